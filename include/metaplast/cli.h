@@ -1,0 +1,52 @@
+/* Command line: the release's flags (same names, meanings, defaults) plus ours. */
+#ifndef METAPLAST_CLI_H
+#define METAPLAST_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#define MP_MAX_VEC 16     /* entries of --vec */
+#define MP_PATH_MAX 4096
+
+typedef struct {
+    /* the release's flags */
+    int gpu_mode;                  /* --gpu_mode (1) */
+    long long seed;                /* --seed (1) */
+    char database[64];             /* --database (emnist) */
+    int dim;                       /* --dim (28) */
+    char test_name[256];           /* --test_name ('') */
+    long episodes;                 /* --episodes (600) */
+    int K, Q, M;                   /* --K (50) --Q (10) --M (5) */
+    double lamb;                   /* --lamb (0.0) */
+    double lr_meta;                /* --lr_meta (1e-3) */
+    double a;                      /* --a (1e-3) */
+    char res[MP_PATH_MAX];         /* --res (results) */
+    int avg_window;                /* --avg_window (10) */
+    int vec[MP_MAX_VEC];           /* --vec (empty): rule-pool indices */
+    int nvec;
+    int fbk_sym;                   /* --fbk: 0 = fix (default), 1 = sym */
+    /* ours */
+    char data_dir[MP_PATH_MAX];    /* --data_dir (data) */
+    int plot_every;                /* --plot_every (0: plots only at the end) */
+    int gradcheck;                 /* --gradcheck */
+    char resume[MP_PATH_MAX];      /* --resume RUN_DIR ('' = new run) */
+} mp_config;
+
+/* Result of parsing: go on, help was printed (exit 0), or a usage error (exit 2). */
+enum { MP_CLI_RUN = 0, MP_CLI_HELP = 1, MP_CLI_ERROR = 2 };
+
+void mp_config_defaults(mp_config *cfg);
+
+/* Parses argv into cfg (which it first sets to the defaults). Help goes to out,
+ * error messages (naming the flag and the value) to err. Checks everything that
+ * does not need the data; mp_config_check_data checks the rest once it is loaded. */
+int mp_cli_parse(int argc, char **argv, mp_config *cfg, FILE *out, FILE *err);
+
+/* Data-dependent validation: M <= classes, K+Q <= smallest class. Returns
+ * MP_CLI_RUN or MP_CLI_ERROR (message to err). */
+int mp_config_check_data(const mp_config *cfg, int nclasses, int smallest_class, FILE *err);
+
+/* Writes the "name : value" lines of args.txt (every flag). */
+int mp_config_write_args(const mp_config *cfg, FILE *f);
+
+#endif

@@ -1,0 +1,27 @@
+/* Small helpers shared by every module: checked allocation, error messages. */
+#ifndef METAPLAST_UTIL_H
+#define METAPLAST_UTIL_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+/* Exit statuses of the metaplast binary. */
+enum { MP_EXIT_OK = 0, MP_EXIT_RUNTIME = 1, MP_EXIT_USAGE = 2 };
+
+/* An error message filled in by a function that failed; the caller decides
+ * whether to print it and exit, so library code never exits on bad input. */
+typedef struct {
+    char msg[1024];
+} mp_err;
+
+/* Formats into err (if not NULL) and returns -1, so `return mp_errf(...)` reads well. */
+int mp_errf(mp_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Allocation that cannot fail silently: prints file:line and the size, exits 1. */
+void *mp_malloc_check(size_t size, const char *file, int line);
+void *mp_calloc_check(size_t count, size_t size, const char *file, int line);
+#define mp_malloc(size) mp_malloc_check((size), __FILE__, __LINE__)
+#define mp_calloc(count, size) mp_calloc_check((count), (size), __FILE__, __LINE__)
+
+#endif
