@@ -1,0 +1,20 @@
+/* The rule pool: which plasticity terms exist and which --vec selects. */
+#ifndef METAPLAST_RULES_H
+#define METAPLAST_RULES_H
+
+/* Terms of the pool, by --vec index; the index is also the theta it is scaled by. */
+enum {
+    MP_RULE_PSEUDO_GRAD = 0, /* -theta0 e_l y_{l-1}^T, always on */
+    MP_RULE_EHEBB = 1,       /* -theta1 e_l e_{l-1}^T, --vec 1 */
+    MP_RULE_OJA = 2,         /* +theta2 y_l (y_{l-1} - W_l^T y_l)^T, --vec 2 */
+    MP_RULE_COUNT
+};
+
+/* Name of a term ("pseudo_grad", "eHebb", "Oja"), NULL if index is not in the pool. */
+const char *mp_rule_name(int index);
+/* 1 when `--vec index` names a term that can be switched on (1..MP_RULE_COUNT-1). */
+int mp_rule_is_selectable(int index);
+/* Bit mask of the terms in use: the pseudo-gradient plus every --vec entry. */
+unsigned mp_rule_mask(const int *vec, int nvec);
+
+#endif
