@@ -1,9 +1,13 @@
 #include "metaplast/rules.h"
 
-static const char *const rule_names[MP_RULE_COUNT] = {"pseudo_grad", "eHebb", "Oja"};
+const mp_rule_term mp_rule_pool[MP_RULE_COUNT] = {
+    [MP_RULE_PSEUDO_GRAD] = {"pseudo_grad", -1.0, MP_LEFT_E, MP_RIGHT_Y_IN},
+    [MP_RULE_EHEBB] = {"eHebb", -1.0, MP_LEFT_E, MP_RIGHT_E_IN},
+    [MP_RULE_OJA] = {"Oja", +1.0, MP_LEFT_Y, MP_RIGHT_OJA_RESIDUAL},
+};
 
 const char *mp_rule_name(int index) {
-    return index >= 0 && index < MP_RULE_COUNT ? rule_names[index] : 0;
+    return index >= 0 && index < MP_RULE_COUNT ? mp_rule_pool[index].name : 0;
 }
 
 int mp_rule_is_selectable(int index) { return index >= 1 && index < MP_RULE_COUNT; }

@@ -1,4 +1,7 @@
-/* The rule pool: which plasticity terms exist and which --vec selects. */
+/* The rule pool: the plasticity terms, which --vec selects, and their shape.
+ * Every term is rank one, dW_l += sign * theta_k * left right^T, with the left factor
+ * an output-side signal and the right factor an input-side one. A new term is one
+ * table entry here (plus a new factor kind in the core if it needs a new signal). */
 #ifndef METAPLAST_RULES_H
 #define METAPLAST_RULES_H
 
@@ -9,6 +12,20 @@ enum {
     MP_RULE_OJA = 2,         /* +theta2 y_l (y_{l-1} - W_l^T y_l)^T, --vec 2 */
     MP_RULE_COUNT
 };
+
+/* Output-side (left) factors. */
+enum { MP_LEFT_E, MP_LEFT_Y, MP_LEFT_KINDS };
+/* Input-side (right) factors. */
+enum { MP_RIGHT_Y_IN, MP_RIGHT_E_IN, MP_RIGHT_OJA_RESIDUAL /* y_{l-1} - W_l^T y_l */ };
+
+typedef struct {
+    const char *name;
+    double sign;
+    int left;
+    int right;
+} mp_rule_term;
+
+extern const mp_rule_term mp_rule_pool[MP_RULE_COUNT];
 
 /* Name of a term ("pseudo_grad", "eHebb", "Oja"), NULL if index is not in the pool. */
 const char *mp_rule_name(int index);

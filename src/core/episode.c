@@ -1,0 +1,455 @@
+/* One episode: online plasticity steps, the query loss, and the exact meta-gradient
+ * dL/dtheta by reverse mode through all T steps.
+ *
+ * Reverse mode needs W_t at every step. Instead of storing T weight sets, each step
+ * stores only its vectors (activations, error signals, W^T y for Oja); the backward
+ * sweep unwinds W_{t+1} -> W_t by subtracting that step's rank-one updates, which are
+ * functions of the stored vectors alone. Memory grows with T by vectors only. */
+#include <stdlib.h>
+#include <string.h>
+#include <tgmath.h>
+
+#include "metaplast/core.h"
+#include "metaplast/rules.h"
+#include "metaplast/util.h"
+#include "real.h"
+
+#define L MP_LAYERS
+
+typedef struct MP_SFX(mp_episode) episode;
+
+struct MP_SFX(mp_episode) {
+    mp_arch arch;
+    int T_max, NQ_max, n_max;
+    size_t woff[L + 2];
+    real *W, *B, *Wbar;
+    int e_lo;   /* lowest layer whose error signal is kept: 0 when a term needs e0 */
+    int need_v; /* some term needs v_l = W_l^T y_l */
+    /* trajectory: per step, the offsets of y_l, e_l, h_l = B_{l+1}^T e_{l+1}, v_l */
+    real *traj;
+    size_t stride, off_y[L + 1], off_e[L + 1], off_h[L + 1], off_v[L + 1];
+    const real *x_step; /* inputs of the current run, for y_0 of each step */
+    /* per-step scratch */
+    real *z, *ybar[L + 1], *ebar[L + 1], *vbar[L + 1], *zbar, *hbar;
+    real *right[MP_RULE_COUNT], *q[MP_RULE_COUNT], *combined[MP_LEFT_KINDS], *w;
+    /* query batch: Y[l] is NQ x n_l (Y[0] is the input), Y[L] the softmax rows */
+    real *Y[L + 1], *Zbar, *Ybar, *Etmp[2], *Wtmp[2], *D, *F;
+};
+
+static real *B_of(const episode *ep, int l) {
+    return (ep->arch.sym ? ep->W : ep->B) + ep->woff[l];
+}
+
+static int term_on(const episode *ep, int k) { return (int)(ep->arch.terms >> k & 1u); }
+
+episode *MP_SFX(mp_episode_new)(const mp_arch *arch, int T_max, int NQ_max) {
+    episode *ep = mp_calloc(1, sizeof *ep);
+    ep->arch = *arch;
+    ep->T_max = T_max;
+    ep->NQ_max = NQ_max;
+    for (int l = 0; l <= L; l++)
+        if (arch->n[l] > ep->n_max) ep->n_max = arch->n[l];
+    for (int l = 1; l <= L + 1; l++) ep->woff[l] = mp_arch_offset(arch, l);
+    size_t nw = mp_arch_weight_count(arch);
+    ep->W = mp_malloc(nw * sizeof(real));
+    ep->B = arch->sym ? NULL : mp_malloc(nw * sizeof(real));
+    ep->Wbar = mp_malloc(nw * sizeof(real));
+
+    ep->e_lo = mp_arch_needs_e0(arch) ? 0 : 1;
+    for (int k = 0; k < MP_RULE_COUNT; k++)
+        if (term_on(ep, k) && mp_rule_pool[k].right == MP_RIGHT_OJA_RESIDUAL) ep->need_v = 1;
+    size_t off = 0;
+    for (int l = 1; l <= L; l++) ep->off_y[l] = off, off += (size_t)arch->n[l];
+    for (int l = ep->e_lo; l <= L; l++) ep->off_e[l] = off, off += (size_t)arch->n[l];
+    for (int l = ep->e_lo; l < L; l++) ep->off_h[l] = off, off += (size_t)arch->n[l];
+    if (ep->need_v)
+        for (int l = 1; l <= L; l++) ep->off_v[l] = off, off += (size_t)arch->n[l - 1];
+    ep->stride = off;
+    ep->traj = mp_malloc((size_t)(T_max > 0 ? T_max : 1) * off * sizeof(real));
+
+    size_t nm = (size_t)ep->n_max;
+    ep->z = mp_malloc(nm * sizeof(real));
+    ep->zbar = mp_malloc(nm * sizeof(real));
+    ep->hbar = mp_malloc(nm * sizeof(real));
+    ep->w = mp_malloc(nm * sizeof(real));
+    for (int l = 0; l <= L; l++) {
+        ep->ybar[l] = mp_malloc(nm * sizeof(real));
+        ep->ebar[l] = mp_malloc(nm * sizeof(real));
+        ep->vbar[l] = mp_malloc(nm * sizeof(real));
+    }
+    for (int k = 0; k < MP_RULE_COUNT; k++) {
+        ep->right[k] = mp_malloc(nm * sizeof(real));
+        ep->q[k] = mp_malloc(nm * sizeof(real));
+    }
+    for (int g = 0; g < MP_LEFT_KINDS; g++) ep->combined[g] = mp_malloc(nm * sizeof(real));
+    size_t nq = (size_t)(NQ_max > 0 ? NQ_max : 1);
+    for (int l = 1; l <= L; l++) ep->Y[l] = mp_malloc(nq * (size_t)arch->n[l] * sizeof(real));
+    ep->Zbar = mp_malloc(nq * nm * sizeof(real));
+    ep->Ybar = mp_malloc(nq * nm * sizeof(real));
+    for (int i = 0; i < 2; i++) {
+        ep->Etmp[i] = mp_malloc(nq * nm * sizeof(real));
+        ep->Wtmp[i] = mp_malloc(nq * nm * sizeof(real));
+    }
+    ep->D = mp_malloc(nq * nm * sizeof(real));
+    ep->F = mp_malloc(nq * nm * sizeof(real));
+    return ep;
+}
+
+void MP_SFX(mp_episode_free)(episode *ep) {
+    if (!ep) return;
+    free(ep->W), free(ep->B), free(ep->Wbar), free(ep->traj);
+    free(ep->z), free(ep->zbar), free(ep->hbar), free(ep->w);
+    for (int l = 0; l <= L; l++) free(ep->ybar[l]), free(ep->ebar[l]), free(ep->vbar[l]);
+    for (int k = 0; k < MP_RULE_COUNT; k++) free(ep->right[k]), free(ep->q[k]);
+    for (int g = 0; g < MP_LEFT_KINDS; g++) free(ep->combined[g]);
+    for (int l = 1; l <= L; l++) free(ep->Y[l]);
+    free(ep->Zbar), free(ep->Ybar), free(ep->D), free(ep->F);
+    for (int i = 0; i < 2; i++) free(ep->Etmp[i]), free(ep->Wtmp[i]);
+    free(ep);
+}
+
+const real *MP_SFX(mp_episode_weights)(const episode *ep) { return ep->W; }
+
+/* ---- the stored signals of one step, seen from one layer ---------------------- */
+
+typedef struct {
+    const real *y_in, *y, *e_in, *e, *v; /* y_{l-1}, y_l, e_{l-1}, e_l, W_l^T y_l */
+    int n_in, n_out;
+} layer_signals;
+
+static real *step_vec(const episode *ep, int t, size_t off) {
+    return ep->traj + (size_t)t * ep->stride + off;
+}
+
+static layer_signals signals_at(const episode *ep, int t, int l) {
+    layer_signals s;
+    s.n_in = ep->arch.n[l - 1];
+    s.n_out = ep->arch.n[l];
+    s.y_in = l == 1 ? ep->x_step + (size_t)t * (size_t)ep->arch.n[0] : step_vec(ep, t, ep->off_y[l - 1]);
+    s.y = step_vec(ep, t, ep->off_y[l]);
+    s.e_in = l - 1 >= ep->e_lo ? step_vec(ep, t, ep->off_e[l - 1]) : NULL;
+    s.e = step_vec(ep, t, ep->off_e[l]);
+    s.v = ep->need_v ? step_vec(ep, t, ep->off_v[l]) : NULL;
+    return s;
+}
+
+static const real *left_factor(const layer_signals *s, int kind) {
+    return kind == MP_LEFT_E ? s->e : s->y;
+}
+
+static void right_factor(const layer_signals *s, int kind, real *out) {
+    switch (kind) {
+    case MP_RIGHT_Y_IN: memcpy(out, s->y_in, (size_t)s->n_in * sizeof(real)); break;
+    case MP_RIGHT_E_IN: memcpy(out, s->e_in, (size_t)s->n_in * sizeof(real)); break;
+    case MP_RIGHT_OJA_RESIDUAL:
+        for (int j = 0; j < s->n_in; j++) out[j] = s->y_in[j] - s->v[j];
+        break;
+    }
+}
+
+/* Does the right factor depend on the weights (so its adjoint must be propagated)?
+ * y_0 is the input: at layer 1 a pure y_in factor is a constant. */
+static int right_is_live(int kind, int l) { return !(kind == MP_RIGHT_Y_IN && l == 1); }
+
+/* Adds scale * rbar, the adjoint of a right factor, to the adjoints of its signals. */
+static void right_adjoint(episode *ep, int kind, int l, const real *rbar, real scale, int n_in) {
+    real *ybar_in = l > 1 ? ep->ybar[l - 1] : NULL;
+    switch (kind) {
+    case MP_RIGHT_Y_IN:
+        if (ybar_in) cblas_xaxpy(n_in, scale, rbar, 1, ybar_in, 1);
+        break;
+    case MP_RIGHT_E_IN: cblas_xaxpy(n_in, scale, rbar, 1, ep->ebar[l - 1], 1); break;
+    case MP_RIGHT_OJA_RESIDUAL:
+        if (ybar_in) cblas_xaxpy(n_in, scale, rbar, 1, ybar_in, 1);
+        cblas_xaxpy(n_in, -scale, rbar, 1, ep->vbar[l], 1);
+        break;
+    }
+}
+
+/* Builds, per left factor kind, the combined right vector sum_k sign_k theta_k right_k,
+ * so that the step's update of W_l is sum over kinds of left right^T (rank <= 2).
+ * Returns a bit mask of the kinds in use. */
+static unsigned combine_terms(episode *ep, const layer_signals *s, const double *theta) {
+    unsigned used = 0;
+    for (int g = 0; g < MP_LEFT_KINDS; g++) memset(ep->combined[g], 0, (size_t)s->n_in * sizeof(real));
+    for (int k = 0; k < MP_RULE_COUNT; k++) {
+        if (!term_on(ep, k)) continue;
+        const mp_rule_term *term = &mp_rule_pool[k];
+        right_factor(s, term->right, ep->right[k]);
+        cblas_xaxpy(s->n_in, (real)(term->sign * theta[k]), ep->right[k], 1, ep->combined[term->left], 1);
+        used |= 1u << term->left;
+    }
+    return used;
+}
+
+/* W_l += sign * sum over kinds of left right^T; sign = -1 unwinds the step. */
+static void apply_update(episode *ep, const layer_signals *s, int l, unsigned used, real sign) {
+    for (int g = 0; g < MP_LEFT_KINDS; g++)
+        if (used >> g & 1u)
+            cblas_xger(CblasRowMajor, s->n_out, s->n_in, sign, left_factor(s, g), 1, ep->combined[g], 1,
+                       ep->W + ep->woff[l], s->n_in);
+}
+
+/* ---- forward: one plasticity step ------------------------------------------------ */
+
+static real softplus_slope(real y) { /* dy/dz written through y = softplus(z) */
+    const real beta = (real)MP_SOFTPLUS_BETA;
+    return beta * y > (real)MP_SOFTPLUS_THRESHOLD ? 1 : -expm1(-beta * y);
+}
+
+static void plasticity_step(episode *ep, int t, const double *theta, int label) {
+    const int *n = ep->arch.n;
+    const real *x = ep->x_step + (size_t)t * (size_t)n[0];
+    /* every signal is computed with the weights of step t, before any changes */
+    for (int l = 1; l <= L; l++) {
+        const real *y_in = l == 1 ? x : step_vec(ep, t, ep->off_y[l - 1]);
+        real *y = step_vec(ep, t, ep->off_y[l]);
+        MP_SFX(mp_linear_forward)(ep->W + ep->woff[l], y_in, ep->z, n[l], n[l - 1]);
+        if (l < L)
+            MP_SFX(mp_softplus)(ep->z, y, n[l]);
+        else
+            MP_SFX(mp_softmax_xent)(ep->z, y, n[l], label);
+    }
+    real *e5 = step_vec(ep, t, ep->off_e[L]);
+    memcpy(e5, step_vec(ep, t, ep->off_y[L]), (size_t)n[L] * sizeof(real));
+    e5[label] -= 1;
+    for (int l = L - 1; l >= ep->e_lo; l--) {
+        const real *y = l == 0 ? x : step_vec(ep, t, ep->off_y[l]);
+        MP_SFX(mp_error_backward)(B_of(ep, l + 1), step_vec(ep, t, ep->off_e[l + 1]), y,
+                                  step_vec(ep, t, ep->off_e[l]), step_vec(ep, t, ep->off_h[l]), n[l + 1], n[l]);
+    }
+    if (ep->need_v)
+        for (int l = 1; l <= L; l++)
+            cblas_xgemv(CblasRowMajor, CblasTrans, n[l], n[l - 1], 1, ep->W + ep->woff[l], n[l - 1],
+                        step_vec(ep, t, ep->off_y[l]), 1, 0, step_vec(ep, t, ep->off_v[l]), 1);
+    for (int l = 1; l <= L; l++) {
+        layer_signals s = signals_at(ep, t, l);
+        apply_update(ep, &s, l, combine_terms(ep, &s, theta), 1);
+    }
+}
+
+/* ---- backward: one step of the reverse sweep -------------------------------------- */
+
+/* On entry W = W_{t+1} and Wbar = dL/dW_{t+1}; on exit W = W_t and Wbar = dL/dW_t,
+ * and dL/dtheta has this step's contribution added to grad. */
+static void reverse_step(episode *ep, int t, const double *theta, double *grad) {
+    const int *n = ep->arch.n;
+    const real beta = (real)MP_SOFTPLUS_BETA;
+    for (int l = 0; l <= L; l++) {
+        memset(ep->ybar[l], 0, (size_t)n[l] * sizeof(real));
+        memset(ep->ebar[l], 0, (size_t)n[l] * sizeof(real));
+        memset(ep->vbar[l], 0, (size_t)ep->n_max * sizeof(real));
+    }
+    /* 1. adjoints of the rank-one factors, from Wbar_{t+1}; unwind W_{t+1} -> W_t */
+    for (int l = 1; l <= L; l++) {
+        layer_signals s = signals_at(ep, t, l);
+        const real *G = ep->Wbar + ep->woff[l];
+        unsigned used = combine_terms(ep, &s, theta);
+        for (int g = 0; g < MP_LEFT_KINDS; g++) {
+            if (!(used >> g & 1u)) continue;
+            const real *left = left_factor(&s, g);
+            int need_w = 0;
+            real *left_bar = g == MP_LEFT_E ? ep->ebar[l] : ep->ybar[l];
+            for (int k = 0; k < MP_RULE_COUNT; k++) {
+                if (!term_on(ep, k) || mp_rule_pool[k].left != g) continue;
+                const mp_rule_term *term = &mp_rule_pool[k];
+                /* q_k = G right_k gives both dL/dtheta_k and this term's share of left_bar */
+                cblas_xgemv(CblasRowMajor, CblasNoTrans, n[l], n[l - 1], 1, G, n[l - 1], ep->right[k], 1, 0,
+                            ep->q[k], 1);
+                grad[k] += term->sign * (double)cblas_xdot(n[l], left, 1, ep->q[k], 1);
+                cblas_xaxpy(n[l], (real)(term->sign * theta[k]), ep->q[k], 1, left_bar, 1);
+                need_w |= right_is_live(term->right, l);
+            }
+            if (!need_w) continue;
+            cblas_xgemv(CblasRowMajor, CblasTrans, n[l], n[l - 1], 1, G, n[l - 1], left, 1, 0, ep->w, 1);
+            for (int k = 0; k < MP_RULE_COUNT; k++) {
+                if (!term_on(ep, k) || mp_rule_pool[k].left != g) continue;
+                const mp_rule_term *term = &mp_rule_pool[k];
+                if (right_is_live(term->right, l))
+                    right_adjoint(ep, term->right, l, ep->w, (real)(term->sign * theta[k]), n[l - 1]);
+            }
+        }
+        apply_update(ep, &s, l, used, -1);
+        if (ep->need_v) { /* v_l = W_l^T y_l: adjoint to y_l now (W_t), to W_l below */
+            cblas_xgemv(CblasRowMajor, CblasNoTrans, n[l], n[l - 1], 1, ep->W + ep->woff[l], n[l - 1],
+                        ep->vbar[l], 1, 1, ep->ybar[l], 1);
+            cblas_xger(CblasRowMajor, n[l], n[l - 1], 1, s.y, 1, ep->vbar[l], 1, ep->Wbar + ep->woff[l], n[l - 1]);
+        }
+    }
+    /* 2. error chain, bottom up: e_l = h_l * s_l, h_l = B_{l+1}^T e_{l+1}; B constant */
+    const real *x = ep->x_step + (size_t)t * (size_t)n[0];
+    for (int l = ep->e_lo; l < L; l++) {
+        const real *y = l == 0 ? x : step_vec(ep, t, ep->off_y[l]);
+        const real *h = step_vec(ep, t, ep->off_h[l]);
+        for (int j = 0; j < n[l]; j++) {
+            real s = -expm1(-beta * y[j]);
+            ep->hbar[j] = ep->ebar[l][j] * s;
+            if (l > 0) ep->ybar[l][j] += ep->ebar[l][j] * h[j] * beta * (1 - s);
+        }
+        cblas_xgemv(CblasRowMajor, CblasNoTrans, n[l + 1], n[l], 1, B_of(ep, l + 1), n[l], ep->hbar, 1, 1,
+                    ep->ebar[l + 1], 1);
+    }
+    /* 3. e5 = p - onehot and y5 = p: through the softmax to z5 */
+    const real *p = step_vec(ep, t, ep->off_y[L]);
+    real *pbar = ep->ybar[L];
+    cblas_xaxpy(n[L], 1, ep->ebar[L], 1, pbar, 1);
+    double pp = 0;
+    for (int i = 0; i < n[L]; i++) pp += (double)(p[i] * pbar[i]);
+    for (int i = 0; i < n[L]; i++) ep->zbar[i] = p[i] * (pbar[i] - (real)pp);
+    /* 4. forward chain, top down: z_l = W_l y_{l-1} */
+    for (int l = L; l >= 1; l--) {
+        layer_signals s = signals_at(ep, t, l);
+        real *Wb = ep->Wbar + ep->woff[l];
+        if (l > 1) {
+            real *ybar_in = ep->ybar[l - 1];
+            cblas_xgemv(CblasRowMajor, CblasTrans, n[l], n[l - 1], 1, ep->W + ep->woff[l], n[l - 1], ep->zbar, 1, 1,
+                        ybar_in, 1);
+        }
+        cblas_xger(CblasRowMajor, n[l], n[l - 1], 1, ep->zbar, 1, s.y_in, 1, Wb, n[l - 1]);
+        if (l > 1)
+            for (int j = 0; j < n[l - 1]; j++) ep->zbar[j] = ep->ybar[l - 1][j] * softplus_slope(s.y_in[j]);
+    }
+}
+
+/* ---- the query set --------------------------------------------------------------- */
+
+/* Batch forward of the queries through W; returns the summed cross-entropy. */
+static double query_forward(episode *ep, const real *xq, const int *yq, int NQ, int *correct) {
+    const int *n = ep->arch.n;
+    double xent = 0;
+    *correct = 0;
+    for (int l = 1; l <= L; l++) {
+        const real *Yin = l == 1 ? xq : ep->Y[l - 1];
+        real *Z = ep->Y[l];
+        cblas_xgemm(CblasRowMajor, CblasNoTrans, CblasTrans, NQ, n[l], n[l - 1], 1, Yin, n[l - 1],
+                    ep->W + ep->woff[l], n[l - 1], 0, Z, n[l]);
+        for (int q = 0; q < NQ; q++) {
+            real *row = Z + (size_t)q * (size_t)n[l];
+            if (l < L) {
+                MP_SFX(mp_softplus)(row, row, n[l]);
+                continue;
+            }
+            int best = 0;
+            for (int i = 1; i < n[l]; i++)
+                if (row[i] > row[best]) best = i;
+            *correct += best == yq[q];
+            xent += MP_SFX(mp_softmax_xent)(row, row, n[l], yq[q]);
+        }
+    }
+    return xent;
+}
+
+/* dL/dW_T of the mean cross-entropy (true backprop through W) into Wbar. */
+static void query_backward(episode *ep, const real *xq, const int *yq, int NQ) {
+    const int *n = ep->arch.n;
+    real *Zbar = ep->Zbar;
+    for (int q = 0; q < NQ; q++)
+        for (int i = 0; i < n[L]; i++)
+            Zbar[(size_t)q * n[L] + i] = (ep->Y[L][(size_t)q * n[L] + i] - (i == yq[q])) / (real)NQ;
+    for (int l = L; l >= 1; l--) {
+        const real *Yin = l == 1 ? xq : ep->Y[l - 1];
+        cblas_xgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n[l], n[l - 1], NQ, 1, Zbar, n[l], Yin, n[l - 1], 0,
+                    ep->Wbar + ep->woff[l], n[l - 1]);
+        if (l == 1) break;
+        cblas_xgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, NQ, n[l - 1], n[l], 1, Zbar, n[l],
+                    ep->W + ep->woff[l], n[l - 1], 0, ep->Ybar, n[l - 1]);
+        for (size_t i = 0; i < (size_t)NQ * (size_t)n[l - 1]; i++) Zbar[i] = ep->Ybar[i] * softplus_slope(Yin[i]);
+    }
+}
+
+static double angle_degrees(const real *a, const real *b, int n, int NQ) {
+    /* angle between the query means of two NQ x n matrices */
+    double dot = 0, na = 0, nb = 0;
+    for (int j = 0; j < n; j++) {
+        double ma = 0, mb = 0;
+        for (int q = 0; q < NQ; q++) ma += (double)a[(size_t)q * n + j], mb += (double)b[(size_t)q * n + j];
+        dot += ma * mb, na += ma * ma, nb += mb * mb;
+    }
+    double c = dot / (sqrt(na) * sqrt(nb));
+    if (c != c) return 0; /* NaN (a zero mean) becomes 0 */
+    return acos(c > 1 ? 1 : c < -1 ? -1 : c) * 180.0 / 3.14159265358979323846;
+}
+
+/* E1 and the angles between FA (through B) and BP (through W) query-mean error signals. */
+static void query_statistics(episode *ep, const real *xq, const int *yq, int NQ, mp_episode_out *out) {
+    const int *n = ep->arch.n;
+    for (int l = 1; l <= L; l++) {
+        const real *Yin = l == 1 ? xq : ep->Y[l - 1];
+        const real *Wl = ep->W + ep->woff[l];
+        memcpy(ep->D, Yin, (size_t)NQ * n[l - 1] * sizeof(real));
+        cblas_xgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, NQ, n[l - 1], n[l], -1, ep->Y[l], n[l], Wl,
+                    n[l - 1], 1, ep->D, n[l - 1]);
+        cblas_xgemm(CblasRowMajor, CblasNoTrans, CblasTrans, NQ, n[l], n[l - 1], 1, ep->D, n[l - 1], Wl, n[l - 1], 0,
+                    ep->F, n[l]);
+        double e1 = 0;
+        for (size_t i = 0; i < (size_t)NQ * n[l]; i++) e1 += (double)ep->F[i] * (double)ep->F[i];
+        out->E1[l - 1] = e1;
+    }
+    real *EB = ep->Etmp[0], *EW = ep->Wtmp[0];
+    for (int q = 0; q < NQ; q++)
+        for (int i = 0; i < n[L]; i++) {
+            size_t k = (size_t)q * n[L] + i;
+            EB[k] = EW[k] = ep->Y[L][k] - (i == yq[q]);
+        }
+    out->angle[L] = 0;
+    const real beta = (real)MP_SOFTPLUS_BETA;
+    for (int l = L - 1, cur = 0; l >= 0; l--, cur ^= 1) {
+        const real *Y = l == 0 ? xq : ep->Y[l];
+        real *nb = ep->Etmp[cur ^ 1], *nw = ep->Wtmp[cur ^ 1];
+        cblas_xgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, NQ, n[l], n[l + 1], 1, ep->Etmp[cur], n[l + 1],
+                    B_of(ep, l + 1), n[l], 0, nb, n[l]);
+        cblas_xgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, NQ, n[l], n[l + 1], 1, ep->Wtmp[cur], n[l + 1],
+                    ep->W + ep->woff[l + 1], n[l], 0, nw, n[l]);
+        for (size_t i = 0; i < (size_t)NQ * n[l]; i++) {
+            real s = -expm1(-beta * Y[i]);
+            nb[i] *= s, nw[i] *= s;
+        }
+        out->angle[l] = angle_degrees(nb, nw, n[l], NQ);
+    }
+}
+
+static int all_finite(const real *v, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i])) return 0;
+    return 1;
+}
+
+int MP_SFX(mp_episode_run)(episode *ep, const real *W0, const real *B0, const double *theta, double lamb,
+                           const real *x_train, const int *y_train, int T, const real *x_query,
+                           const int *y_query, int NQ, unsigned flags, mp_episode_out *out) {
+    size_t nw = mp_arch_weight_count(&ep->arch);
+    memset(out, 0, sizeof *out);
+    memcpy(ep->W, W0, nw * sizeof(real));
+    if (!ep->arch.sym) memcpy(ep->B, B0, nw * sizeof(real));
+    if (T > ep->T_max) T = ep->T_max; /* the caller sized the work space */
+    if (NQ > ep->NQ_max) NQ = ep->NQ_max;
+    ep->x_step = x_train;
+
+    for (int t = 0; t < T; t++) plasticity_step(ep, t, theta, y_train[t]);
+
+    int correct = 0;
+    double xent = query_forward(ep, x_query, y_query, NQ, &correct);
+    double l1 = 0;
+    for (int k = 0; k < MP_THETAS; k++) l1 += fabs(theta[k]);
+    out->loss = xent / NQ + lamb * l1;
+    out->accuracy = (double)correct / NQ;
+    for (int l = 1; l <= L; l++) {
+        double sum = 0;
+        for (size_t i = ep->woff[l]; i < ep->woff[l + 1]; i++) sum += (double)ep->W[i];
+        out->sum_W[l - 1] = sum;
+    }
+    int finite = isfinite(out->loss) && all_finite(ep->W, nw);
+    if (finite && (flags & MP_EPISODE_STATS)) query_statistics(ep, x_query, y_query, NQ, out);
+
+    for (int k = 0; k < MP_THETAS; k++) out->grad[k] = lamb * (theta[k] > 0 ? 1 : theta[k] < 0 ? -1 : 0);
+    if (finite && (flags & MP_EPISODE_GRAD)) {
+        double g[MP_THETAS] = {0};
+        query_backward(ep, x_query, y_query, NQ);
+        for (int t = T - 1; t >= 0; t--) reverse_step(ep, t, theta, g);
+        for (int k = 0; k < MP_THETAS; k++) {
+            out->grad[k] += g[k];
+            finite &= isfinite(out->grad[k]);
+        }
+    }
+    return finite ? 0 : -1;
+}

@@ -1,0 +1,25 @@
+/* Precision of this compilation of the core: float unless MP_REAL_F64. */
+#ifndef METAPLAST_REAL_H
+#define METAPLAST_REAL_H
+
+#include <cblas.h>
+
+#ifdef MP_REAL_F64
+typedef double real;
+#define MP_SFX(name) name##_f64
+#define cblas_xgemv cblas_dgemv
+#define cblas_xger cblas_dger
+#define cblas_xgemm cblas_dgemm
+#define cblas_xdot cblas_ddot
+#define cblas_xaxpy cblas_daxpy
+#else
+typedef float real;
+#define MP_SFX(name) name##_f32
+#define cblas_xgemv cblas_sgemv
+#define cblas_xger cblas_sger
+#define cblas_xgemm cblas_sgemm
+#define cblas_xdot cblas_sdot
+#define cblas_xaxpy cblas_saxpy
+#endif
+
+#endif
