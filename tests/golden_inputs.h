@@ -17,7 +17,7 @@ typedef struct {
     int T, NQ;
 } golden_inputs;
 
-static void golden_inputs_make(golden_inputs *g, int sym, const int *vec, int nvec, int T, int NQ) {
+static inline void golden_inputs_make(golden_inputs *g, int sym, const int *vec, int nvec, int T, int NQ) {
     for (int l = 0; l <= MP_LAYERS; l++) g->arch.n[l] = golden_widths[l];
     g->arch.sym = sym;
     g->arch.terms = mp_rule_mask(vec, nvec);
@@ -49,11 +49,11 @@ static void golden_inputs_make(golden_inputs *g, int sym, const int *vec, int nv
     }
 }
 
-static void golden_inputs_free(golden_inputs *g) {
+static inline void golden_inputs_free(golden_inputs *g) {
     free(g->W), free(g->B), free(g->x_train), free(g->x_query);
 }
 
-static float *to_float(const double *v, size_t n) {
+static inline float *to_float(const double *v, size_t n) {
     float *f = malloc(n * sizeof(float));
     for (size_t i = 0; i < n; i++) f[i] = (float)v[i];
     return f;

@@ -23,6 +23,9 @@ struct MP_SFX(mp_episode) {
     int T_max, NQ_max, n_max;
     size_t woff[L + 2];
     real *W, *B, *Wbar;
+    /* for finite-difference checks of sym mode: per-step feedback (T weight sets) */
+    real *B_steps;
+    int record_B_steps;
     int e_lo;   /* lowest layer whose error signal is kept: 0 when a term needs e0 */
     int need_v; /* some term needs v_l = W_l^T y_l */
     /* trajectory: per step, the offsets of y_l, e_l, h_l = B_{l+1}^T e_{l+1}, v_l */
@@ -36,7 +39,10 @@ struct MP_SFX(mp_episode) {
     real *Y[L + 1], *Zbar, *Ybar, *Etmp[2], *Wtmp[2], *D, *F;
 };
 
-static real *B_of(const episode *ep, int l) {
+/* The feedback matrix of layer l at step t (t = -1: after the last step). */
+static real *B_of(const episode *ep, int t, int l) {
+    if (ep->B_steps && !ep->record_B_steps && t >= 0)
+        return ep->B_steps + (size_t)t * ep->woff[L + 1] + ep->woff[l];
     return (ep->arch.sym ? ep->W : ep->B) + ep->woff[l];
 }
 
@@ -109,6 +115,11 @@ void MP_SFX(mp_episode_free)(episode *ep) {
 }
 
 const real *MP_SFX(mp_episode_weights)(const episode *ep) { return ep->W; }
+
+void MP_SFX(mp_episode_feedback_steps)(episode *ep, real *B_steps, int record) {
+    ep->B_steps = B_steps;
+    ep->record_B_steps = record;
+}
 
 /* ---- the stored signals of one step, seen from one layer ---------------------- */
 
@@ -200,6 +211,8 @@ static real softplus_slope(real y) { /* dy/dz written through y = softplus(z) */
 static void plasticity_step(episode *ep, int t, const double *theta, int label) {
     const int *n = ep->arch.n;
     const real *x = ep->x_step + (size_t)t * (size_t)n[0];
+    if (ep->B_steps && ep->record_B_steps)
+        memcpy(ep->B_steps + (size_t)t * ep->woff[L + 1], ep->W, ep->woff[L + 1] * sizeof(real));
     /* every signal is computed with the weights of step t, before any changes */
     for (int l = 1; l <= L; l++) {
         const real *y_in = l == 1 ? x : step_vec(ep, t, ep->off_y[l - 1]);
@@ -215,7 +228,7 @@ static void plasticity_step(episode *ep, int t, const double *theta, int label) 
     e5[label] -= 1;
     for (int l = L - 1; l >= ep->e_lo; l--) {
         const real *y = l == 0 ? x : step_vec(ep, t, ep->off_y[l]);
-        MP_SFX(mp_error_backward)(B_of(ep, l + 1), step_vec(ep, t, ep->off_e[l + 1]), y,
+        MP_SFX(mp_error_backward)(B_of(ep, t, l + 1), step_vec(ep, t, ep->off_e[l + 1]), y,
                                   step_vec(ep, t, ep->off_e[l]), step_vec(ep, t, ep->off_h[l]), n[l + 1], n[l]);
     }
     if (ep->need_v)
@@ -286,7 +299,7 @@ static void reverse_step(episode *ep, int t, const double *theta, double *grad) 
             ep->hbar[j] = ep->ebar[l][j] * s;
             if (l > 0) ep->ybar[l][j] += ep->ebar[l][j] * h[j] * beta * (1 - s);
         }
-        cblas_xgemv(CblasRowMajor, CblasNoTrans, n[l + 1], n[l], 1, B_of(ep, l + 1), n[l], ep->hbar, 1, 1,
+        cblas_xgemv(CblasRowMajor, CblasNoTrans, n[l + 1], n[l], 1, B_of(ep, t, l + 1), n[l], ep->hbar, 1, 1,
                     ep->ebar[l + 1], 1);
     }
     /* 3. e5 = p - onehot and y5 = p: through the softmax to z5 */
@@ -397,7 +410,7 @@ static void query_statistics(episode *ep, const real *xq, const int *yq, int NQ,
         const real *Y = l == 0 ? xq : ep->Y[l];
         real *nb = ep->Etmp[cur ^ 1], *nw = ep->Wtmp[cur ^ 1];
         cblas_xgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, NQ, n[l], n[l + 1], 1, ep->Etmp[cur], n[l + 1],
-                    B_of(ep, l + 1), n[l], 0, nb, n[l]);
+                    B_of(ep, -1, l + 1), n[l], 0, nb, n[l]);
         cblas_xgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, NQ, n[l], n[l + 1], 1, ep->Wtmp[cur], n[l + 1],
                     ep->W + ep->woff[l + 1], n[l], 0, nw, n[l]);
         for (size_t i = 0; i < (size_t)NQ * n[l]; i++) {
