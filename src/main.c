@@ -1,2 +1,48 @@
+/* metaplast: meta-learns plasticity rules for a network that learns through fixed
+ * random feedback (Shervani-Tabar & Rosenbaum, Nature Communications 2023). */
+#include <cblas.h>
 #include <stdio.h>
-int main(void) { return 0; }
+
+#include "metaplast/cli.h"
+#include "metaplast/data.h"
+#include "metaplast/rundir.h"
+#include "metaplast/train.h"
+#include "metaplast/util.h"
+
+int main(int argc, char **argv) {
+    /* one OpenBLAS thread: this network's matrix-vector products are too small to
+     * share across cores (two threads measured ~3x slower per forward pass) */
+    openblas_set_num_threads(1);
+    mp_config cfg;
+    int parsed = mp_cli_parse(argc, argv, &cfg, stdout, stderr);
+    if (parsed == MP_CLI_HELP) return MP_EXIT_OK;
+    if (parsed != MP_CLI_RUN) return MP_EXIT_USAGE;
+    if (cfg.gpu_mode) fprintf(stderr, "No GPUs on this device! Running on CPU.\n");
+
+    mp_err err;
+    mp_dataset ds;
+    if (mp_dataset_load(&cfg, &ds, &err) != 0) {
+        fprintf(stderr, "metaplast: %s\n", err.msg);
+        return MP_EXIT_RUNTIME;
+    }
+    int status;
+    if (mp_config_check_data(&cfg, ds.nclasses, ds.smallest_class, stderr) != MP_CLI_RUN) {
+        status = MP_EXIT_USAGE;
+    } else if (cfg.gradcheck) {
+        status = mp_gradcheck_main(&cfg, &ds, stdout);
+    } else {
+        char run_dir[MP_PATH_MAX + 512];
+        if (mp_rundir_create(cfg.res, cfg.test_name, run_dir, sizeof run_dir, &err) != 0 ||
+            mp_rundir_write_args(run_dir, &cfg, &ds, &err) != 0) {
+            fprintf(stderr, "metaplast: %s\n", err.msg);
+            status = MP_EXIT_RUNTIME;
+        } else {
+            printf("run directory: %s\n", run_dir);
+            fflush(stdout);
+            mp_install_stop_handlers();
+            status = mp_train_run(&cfg, &ds, run_dir, stdout);
+        }
+    }
+    mp_dataset_free(&ds);
+    return status;
+}

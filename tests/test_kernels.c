@@ -56,11 +56,12 @@ static void test_softmax_xent(void **state) {
 static void test_error_backward(void **state) {
     (void)state;
     enum { NO = 6, NI = 9 };
-    double B[NO * NI], e_out[NO], y_in[NI], e_in[NI], h[NI];
+    double B[NO * NI], e_out[NO], y_in[NI], s_in[NI], e_in[NI], h[NI];
     for (int i = 0; i < NO * NI; i++) B[i] = fill(i, 3);
     for (int i = 0; i < NO; i++) e_out[i] = fill(i, 4);
     for (int j = 0; j < NI; j++) y_in[j] = fabs(fill(j, 5));
-    mp_error_backward_f64(B, e_out, y_in, e_in, h, NO, NI);
+    mp_feedback_slope_f64(y_in, s_in, NI);
+    mp_error_backward_f64(B, e_out, s_in, e_in, h, NO, NI);
     for (int j = 0; j < NI; j++) {
         double s = 0;
         for (int i = 0; i < NO; i++) s += B[i * NI + j] * e_out[i];

@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "metaplast/util.h"
+
 #define MP_MAX_VEC 16     /* entries of --vec */
 #define MP_PATH_MAX 4096
 
@@ -46,7 +48,13 @@ int mp_cli_parse(int argc, char **argv, mp_config *cfg, FILE *out, FILE *err);
  * MP_CLI_RUN or MP_CLI_ERROR (message to err). */
 int mp_config_check_data(const mp_config *cfg, int nclasses, int smallest_class, FILE *err);
 
-/* Writes the "name : value" lines of args.txt (every flag). */
+/* Writes the "name : value" lines of args.txt (every flag). Returns 0, or -1 when a
+ * write fails (errno tells why). */
 int mp_config_write_args(const mp_config *cfg, FILE *f);
+
+/* Reads an args.txt written by mp_config_write_args (plus lines that are not flags, which
+ * it skips) into cfg, with the command line's checks. Every flag must have its line.
+ * Returns 0, or -1 with a message naming the file, the line and the flag. */
+int mp_config_read_args(const char *path, mp_config *cfg, mp_err *err);
 
 #endif

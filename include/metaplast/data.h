@@ -37,6 +37,11 @@ typedef struct {
     char labels_path[4096];
 } mp_dataset;
 
+/* Names accepted by --database, NULL-terminated (for validation and the help text). */
+extern const char *const mp_database_names[];
+/* 1 when name is one of mp_database_names, else 0. */
+int mp_database_known(const char *name);
+
 /* Loads --database from --data_dir (with the Fashion-MNIST fallback), resized to --dim.
  * Missing files: the message lists the expected paths and the command that fetches them. */
 int mp_dataset_load(const mp_config *cfg, mp_dataset *ds, mp_err *err);

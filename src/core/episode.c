@@ -12,6 +12,7 @@
 #include "metaplast/core.h"
 #include "metaplast/rules.h"
 #include "metaplast/util.h"
+#include "fused.h"
 #include "real.h"
 
 #define L MP_LAYERS
@@ -28,13 +29,21 @@ struct MP_SFX(mp_episode) {
     int record_B_steps;
     int e_lo;   /* lowest layer whose error signal is kept: 0 when a term needs e0 */
     int need_v; /* some term needs v_l = W_l^T y_l */
-    /* trajectory: per step, the offsets of y_l, e_l, h_l = B_{l+1}^T e_{l+1}, v_l */
+    /* trajectory: per step, the offsets of y_l, e_l, h_l = B_{l+1}^T e_{l+1},
+     * s_l = 1 - exp(-beta y_l) and v_l */
     real *traj;
-    size_t stride, off_y[L + 1], off_e[L + 1], off_h[L + 1], off_v[L + 1];
-    const real *x_step; /* inputs of the current run, for y_0 of each step */
+    size_t stride, off_y[L + 1], off_e[L + 1], off_h[L + 1], off_s[L + 1], off_v[L + 1];
+    /* the current run */
+    const real *x_step; /* inputs, for y_0 of each step */
+    const double *theta;
+    int T;
+    int pending_step;   /* the step whose weight update is not applied yet, or -1 */
+    int unwound[L + 1]; /* reverse sweep: W_l already unwound to this step */
     /* per-step scratch */
-    real *z, *ybar[L + 1], *ebar[L + 1], *vbar[L + 1], *zbar, *hbar;
-    real *right[MP_RULE_COUNT], *q[MP_RULE_COUNT], *combined[MP_LEFT_KINDS], *w;
+    real *z, *ybar[L + 1], *ebar[L + 1], *vbar[L + 1], *hbar;
+    real *zbar_keep[L + 1], *vbar_keep[L + 1]; /* pending Wbar terms of the previous reverse step */
+    real *right[MP_RULE_COUNT], *q[MP_RULE_COUNT], *combined[MP_LEFT_KINDS], *w[MP_LEFT_KINDS];
+    real *step_right[MP_RULE_COUNT], *step_combined[MP_LEFT_KINDS]; /* for weight updates */
     /* query batch: Y[l] is NQ x n_l (Y[0] is the input), Y[L] the softmax rows */
     real *Y[L + 1], *Zbar, *Ybar, *Etmp[2], *Wtmp[2], *D, *F;
 };
@@ -68,6 +77,7 @@ episode *MP_SFX(mp_episode_new)(const mp_arch *arch, int T_max, int NQ_max) {
     for (int l = 1; l <= L; l++) ep->off_y[l] = off, off += (size_t)arch->n[l];
     for (int l = ep->e_lo; l <= L; l++) ep->off_e[l] = off, off += (size_t)arch->n[l];
     for (int l = ep->e_lo; l < L; l++) ep->off_h[l] = off, off += (size_t)arch->n[l];
+    for (int l = ep->e_lo; l < L; l++) ep->off_s[l] = off, off += (size_t)arch->n[l];
     if (ep->need_v)
         for (int l = 1; l <= L; l++) ep->off_v[l] = off, off += (size_t)arch->n[l - 1];
     ep->stride = off;
@@ -75,19 +85,24 @@ episode *MP_SFX(mp_episode_new)(const mp_arch *arch, int T_max, int NQ_max) {
 
     size_t nm = (size_t)ep->n_max;
     ep->z = mp_malloc(nm * sizeof(real));
-    ep->zbar = mp_malloc(nm * sizeof(real));
     ep->hbar = mp_malloc(nm * sizeof(real));
-    ep->w = mp_malloc(nm * sizeof(real));
     for (int l = 0; l <= L; l++) {
         ep->ybar[l] = mp_malloc(nm * sizeof(real));
         ep->ebar[l] = mp_malloc(nm * sizeof(real));
         ep->vbar[l] = mp_malloc(nm * sizeof(real));
+        ep->zbar_keep[l] = mp_malloc(nm * sizeof(real));
+        ep->vbar_keep[l] = mp_malloc(nm * sizeof(real));
     }
     for (int k = 0; k < MP_RULE_COUNT; k++) {
         ep->right[k] = mp_malloc(nm * sizeof(real));
         ep->q[k] = mp_malloc(nm * sizeof(real));
+        ep->step_right[k] = mp_malloc(nm * sizeof(real));
     }
-    for (int g = 0; g < MP_LEFT_KINDS; g++) ep->combined[g] = mp_malloc(nm * sizeof(real));
+    for (int g = 0; g < MP_LEFT_KINDS; g++) {
+        ep->combined[g] = mp_malloc(nm * sizeof(real));
+        ep->step_combined[g] = mp_malloc(nm * sizeof(real));
+        ep->w[g] = mp_malloc(nm * sizeof(real));
+    }
     size_t nq = (size_t)(NQ_max > 0 ? NQ_max : 1);
     for (int l = 1; l <= L; l++) ep->Y[l] = mp_malloc(nq * (size_t)arch->n[l] * sizeof(real));
     ep->Zbar = mp_malloc(nq * nm * sizeof(real));
@@ -104,10 +119,13 @@ episode *MP_SFX(mp_episode_new)(const mp_arch *arch, int T_max, int NQ_max) {
 void MP_SFX(mp_episode_free)(episode *ep) {
     if (!ep) return;
     free(ep->W), free(ep->B), free(ep->Wbar), free(ep->traj);
-    free(ep->z), free(ep->zbar), free(ep->hbar), free(ep->w);
-    for (int l = 0; l <= L; l++) free(ep->ybar[l]), free(ep->ebar[l]), free(ep->vbar[l]);
-    for (int k = 0; k < MP_RULE_COUNT; k++) free(ep->right[k]), free(ep->q[k]);
-    for (int g = 0; g < MP_LEFT_KINDS; g++) free(ep->combined[g]);
+    free(ep->z), free(ep->hbar);
+    for (int l = 0; l <= L; l++) {
+        free(ep->ybar[l]), free(ep->ebar[l]), free(ep->vbar[l]);
+        free(ep->zbar_keep[l]), free(ep->vbar_keep[l]);
+    }
+    for (int k = 0; k < MP_RULE_COUNT; k++) free(ep->right[k]), free(ep->q[k]), free(ep->step_right[k]);
+    for (int g = 0; g < MP_LEFT_KINDS; g++) free(ep->combined[g]), free(ep->step_combined[g]), free(ep->w[g]);
     for (int l = 1; l <= L; l++) free(ep->Y[l]);
     free(ep->Zbar), free(ep->Ybar), free(ep->D), free(ep->F);
     for (int i = 0; i < 2; i++) free(ep->Etmp[i]), free(ep->Wtmp[i]);
@@ -177,130 +195,178 @@ static void right_adjoint(episode *ep, int kind, int l, const real *rbar, real s
     }
 }
 
-/* Builds, per left factor kind, the combined right vector sum_k sign_k theta_k right_k,
- * so that the step's update of W_l is sum over kinds of left right^T (rank <= 2).
- * Returns a bit mask of the kinds in use. */
-static unsigned combine_terms(episode *ep, const layer_signals *s, const double *theta) {
+/* Builds each term's right factor, and per left factor kind the combined right vector
+ * sum_k sign_k theta_k right_k, so that the step's update of W_l is the sum over kinds
+ * of left combined^T (rank <= 2 whatever the number of terms). Returns a bit mask of
+ * the kinds in use. */
+static unsigned combine_terms(const episode *ep, const layer_signals *s, const double *theta, real *const *right,
+                              real *const *combined) {
     unsigned used = 0;
-    for (int g = 0; g < MP_LEFT_KINDS; g++) memset(ep->combined[g], 0, (size_t)s->n_in * sizeof(real));
+    for (int g = 0; g < MP_LEFT_KINDS; g++) memset(combined[g], 0, (size_t)s->n_in * sizeof(real));
     for (int k = 0; k < MP_RULE_COUNT; k++) {
         if (!term_on(ep, k)) continue;
         const mp_rule_term *term = &mp_rule_pool[k];
-        right_factor(s, term->right, ep->right[k]);
-        cblas_xaxpy(s->n_in, (real)(term->sign * theta[k]), ep->right[k], 1, ep->combined[term->left], 1);
+        right_factor(s, term->right, right[k]);
+        cblas_xaxpy(s->n_in, (real)(term->sign * theta[k]), right[k], 1, combined[term->left], 1);
         used |= 1u << term->left;
     }
     return used;
 }
 
-/* W_l += sign * sum over kinds of left right^T; sign = -1 unwinds the step. */
-static void apply_update(episode *ep, const layer_signals *s, int l, unsigned used, real sign) {
-    for (int g = 0; g < MP_LEFT_KINDS; g++)
-        if (used >> g & 1u)
-            cblas_xger(CblasRowMajor, s->n_out, s->n_in, sign, left_factor(s, g), 1, ep->combined[g], 1,
-                       ep->W + ep->woff[l], s->n_in);
-}
-
 /* ---- forward: one plasticity step ------------------------------------------------ */
 
-static real softplus_slope(real y) { /* dy/dz written through y = softplus(z) */
-    const real beta = (real)MP_SOFTPLUS_BETA;
-    return beta * y > (real)MP_SOFTPLUS_THRESHOLD ? 1 : -expm1(-beta * y);
+/* dy/dz of y = softplus(z), given y and s = 1 - exp(-beta y): sigmoid(beta z) = s,
+ * except on torch's linear branch where it is 1. */
+static real softplus_slope(real y, real s) {
+    return (real)MP_SOFTPLUS_BETA * y > (real)MP_SOFTPLUS_THRESHOLD ? 1 : s;
 }
 
-static void plasticity_step(episode *ep, int t, const double *theta, int label) {
+/* Adds step t's update of W_l (sign +1) or its unwinding (sign -1) to a sweep. */
+static void add_step_update(episode *ep, int t, int l, real sign, fused_ops *op) {
+    layer_signals s = signals_at(ep, t, l);
+    unsigned used = combine_terms(ep, &s, ep->theta, ep->step_right, ep->step_combined);
+    op->scale = sign;
+    for (int g = 0; g < MP_LEFT_KINDS; g++)
+        if (used >> g & 1u) {
+            op->u[op->n_update] = left_factor(&s, g);
+            op->v[op->n_update++] = ep->step_combined[g];
+        }
+}
+
+/* A step's weight update is applied lazily, in the same sweep as the next read of
+ * those weights (the next step's forward pass, or the query). */
+static void apply_pending_update(episode *ep, int l, fused_ops *op) {
+    if (ep->pending_step >= 0) add_step_update(ep, ep->pending_step, l, 1, op);
+}
+
+static void plasticity_step(episode *ep, int t, int label) {
     const int *n = ep->arch.n;
     const real *x = ep->x_step + (size_t)t * (size_t)n[0];
-    if (ep->B_steps && ep->record_B_steps)
-        memcpy(ep->B_steps + (size_t)t * ep->woff[L + 1], ep->W, ep->woff[L + 1] * sizeof(real));
     /* every signal is computed with the weights of step t, before any changes */
     for (int l = 1; l <= L; l++) {
         const real *y_in = l == 1 ? x : step_vec(ep, t, ep->off_y[l - 1]);
         real *y = step_vec(ep, t, ep->off_y[l]);
-        MP_SFX(mp_linear_forward)(ep->W + ep->woff[l], y_in, ep->z, n[l], n[l - 1]);
+        fused_ops op = {0};
+        apply_pending_update(ep, l, &op);
+        memset(ep->z, 0, (size_t)n[l] * sizeof(real));
+        op.n_right = 1, op.x_right[0] = y_in, op.y_right[0] = ep->z;
+        fused_sweep(ep->W + ep->woff[l], n[l], n[l - 1], &op);
+        if (ep->B_steps && ep->record_B_steps)
+            memcpy(ep->B_steps + (size_t)t * ep->woff[L + 1] + ep->woff[l], ep->W + ep->woff[l],
+                   (ep->woff[l + 1] - ep->woff[l]) * sizeof(real));
         if (l < L)
             MP_SFX(mp_softplus)(ep->z, y, n[l]);
         else
             MP_SFX(mp_softmax_xent)(ep->z, y, n[l], label);
     }
+    ep->pending_step = t;
     real *e5 = step_vec(ep, t, ep->off_e[L]);
     memcpy(e5, step_vec(ep, t, ep->off_y[L]), (size_t)n[L] * sizeof(real));
     e5[label] -= 1;
     for (int l = L - 1; l >= ep->e_lo; l--) {
         const real *y = l == 0 ? x : step_vec(ep, t, ep->off_y[l]);
-        MP_SFX(mp_error_backward)(B_of(ep, t, l + 1), step_vec(ep, t, ep->off_e[l + 1]), y,
+        real *sl = step_vec(ep, t, ep->off_s[l]);
+        MP_SFX(mp_feedback_slope)(y, sl, n[l]);
+        MP_SFX(mp_error_backward)(B_of(ep, t, l + 1), step_vec(ep, t, ep->off_e[l + 1]), sl,
                                   step_vec(ep, t, ep->off_e[l]), step_vec(ep, t, ep->off_h[l]), n[l + 1], n[l]);
     }
     if (ep->need_v)
         for (int l = 1; l <= L; l++)
             cblas_xgemv(CblasRowMajor, CblasTrans, n[l], n[l - 1], 1, ep->W + ep->woff[l], n[l - 1],
                         step_vec(ep, t, ep->off_y[l]), 1, 0, step_vec(ep, t, ep->off_v[l]), 1);
-    for (int l = 1; l <= L; l++) {
-        layer_signals s = signals_at(ep, t, l);
-        apply_update(ep, &s, l, combine_terms(ep, &s, theta), 1);
-    }
 }
 
 /* ---- backward: one step of the reverse sweep -------------------------------------- */
 
-/* On entry W = W_{t+1} and Wbar = dL/dW_{t+1}; on exit W = W_t and Wbar = dL/dW_t,
- * and dL/dtheta has this step's contribution added to grad. */
-static void reverse_step(episode *ep, int t, const double *theta, double *grad) {
+/* A sweep over W_l as it was at step t: unwinds W_{t+1} -> W_t in the same sweep the
+ * first time step t reads layer l. Layers the reverse sweep never reads (W_1, unless
+ * Oja or sym's e0 need it) are never unwound. */
+static void sweep_W_at_step(episode *ep, int t, int l, fused_ops *op) {
+    if (!ep->unwound[l]) {
+        add_step_update(ep, t, l, -1, op);
+        ep->unwound[l] = 1;
+    }
+    fused_sweep(ep->W + ep->woff[l], ep->arch.n[l], ep->arch.n[l - 1], op);
+}
+
+/* ebar_{l+1} += B_{l+1} hbar: the feedback of step t (sym: W_t, fix: constant B). */
+static void feedback_product(episode *ep, int t, int l1, const real *hbar, real *ebar) {
+    fused_ops op = {0};
+    op.n_right = 1, op.x_right[0] = hbar, op.y_right[0] = ebar;
+    if (ep->arch.sym)
+        sweep_W_at_step(ep, t, l1, &op);
+    else
+        fused_sweep(B_of(ep, t, l1), ep->arch.n[l1], ep->arch.n[l1 - 1], &op);
+}
+
+/* On entry W = W_{t+1} (layers the sweep reads) and Wbar = dL/dW_{t+1} except for the
+ * pending rank-one terms of step t+1 (zbar_l y_{l-1}^T and Oja's y_l vbar_l^T); on exit
+ * the same one step earlier. dL/dtheta gets this step's contribution in grad. */
+static void reverse_step(episode *ep, int t, double *grad) {
     const int *n = ep->arch.n;
+    const double *theta = ep->theta;
     const real beta = (real)MP_SOFTPLUS_BETA;
     for (int l = 0; l <= L; l++) {
         memset(ep->ybar[l], 0, (size_t)n[l] * sizeof(real));
         memset(ep->ebar[l], 0, (size_t)n[l] * sizeof(real));
         memset(ep->vbar[l], 0, (size_t)ep->n_max * sizeof(real));
+        ep->unwound[l] = 0;
     }
-    /* 1. adjoints of the rank-one factors, from Wbar_{t+1}; unwind W_{t+1} -> W_t */
+    int prev = t + 1 < ep->T ? t + 1 : -1; /* the step whose Wbar terms are pending */
+    /* 1. adjoints of the rank-one factors, from Wbar_{t+1} */
     for (int l = 1; l <= L; l++) {
         layer_signals s = signals_at(ep, t, l);
-        const real *G = ep->Wbar + ep->woff[l];
-        unsigned used = combine_terms(ep, &s, theta);
-        for (int g = 0; g < MP_LEFT_KINDS; g++) {
-            if (!(used >> g & 1u)) continue;
-            const real *left = left_factor(&s, g);
-            int need_w = 0;
-            real *left_bar = g == MP_LEFT_E ? ep->ebar[l] : ep->ybar[l];
-            for (int k = 0; k < MP_RULE_COUNT; k++) {
-                if (!term_on(ep, k) || mp_rule_pool[k].left != g) continue;
-                const mp_rule_term *term = &mp_rule_pool[k];
-                /* q_k = G right_k gives both dL/dtheta_k and this term's share of left_bar */
-                cblas_xgemv(CblasRowMajor, CblasNoTrans, n[l], n[l - 1], 1, G, n[l - 1], ep->right[k], 1, 0,
-                            ep->q[k], 1);
-                grad[k] += term->sign * (double)cblas_xdot(n[l], left, 1, ep->q[k], 1);
-                cblas_xaxpy(n[l], (real)(term->sign * theta[k]), ep->q[k], 1, left_bar, 1);
-                need_w |= right_is_live(term->right, l);
-            }
-            if (!need_w) continue;
-            cblas_xgemv(CblasRowMajor, CblasTrans, n[l], n[l - 1], 1, G, n[l - 1], left, 1, 0, ep->w, 1);
-            for (int k = 0; k < MP_RULE_COUNT; k++) {
-                if (!term_on(ep, k) || mp_rule_pool[k].left != g) continue;
-                const mp_rule_term *term = &mp_rule_pool[k];
-                if (right_is_live(term->right, l))
-                    right_adjoint(ep, term->right, l, ep->w, (real)(term->sign * theta[k]), n[l - 1]);
-            }
+        unsigned used = combine_terms(ep, &s, theta, ep->right, ep->combined);
+        fused_ops op = {0};
+        op.scale = 1;
+        if (prev >= 0) {
+            layer_signals sp = signals_at(ep, prev, l);
+            op.u[op.n_update] = ep->zbar_keep[l], op.v[op.n_update++] = sp.y_in;
+            if (ep->need_v) op.u[op.n_update] = sp.y, op.v[op.n_update++] = ep->vbar_keep[l];
         }
-        apply_update(ep, &s, l, used, -1);
-        if (ep->need_v) { /* v_l = W_l^T y_l: adjoint to y_l now (W_t), to W_l below */
-            cblas_xgemv(CblasRowMajor, CblasNoTrans, n[l], n[l - 1], 1, ep->W + ep->woff[l], n[l - 1],
-                        ep->vbar[l], 1, 1, ep->ybar[l], 1);
-            cblas_xger(CblasRowMajor, n[l], n[l - 1], 1, s.y, 1, ep->vbar[l], 1, ep->Wbar + ep->woff[l], n[l - 1]);
+        int w_slot[MP_LEFT_KINDS];
+        for (int k = 0; k < MP_RULE_COUNT; k++) {
+            if (!term_on(ep, k)) continue;
+            memset(ep->q[k], 0, (size_t)n[l] * sizeof(real));
+            op.x_right[op.n_right] = ep->right[k], op.y_right[op.n_right++] = ep->q[k];
+        }
+        for (int g = 0; g < MP_LEFT_KINDS; g++) {
+            w_slot[g] = -1;
+            if (!(used >> g & 1u)) continue;
+            for (int k = 0; k < MP_RULE_COUNT; k++)
+                if (term_on(ep, k) && mp_rule_pool[k].left == g && right_is_live(mp_rule_pool[k].right, l))
+                    w_slot[g] = op.n_left;
+            if (w_slot[g] < 0) continue;
+            memset(ep->w[g], 0, (size_t)n[l - 1] * sizeof(real));
+            op.x_left[op.n_left] = left_factor(&s, g), op.y_left[op.n_left++] = ep->w[g];
+        }
+        fused_sweep(ep->Wbar + ep->woff[l], n[l], n[l - 1], &op);
+        for (int k = 0; k < MP_RULE_COUNT; k++) {
+            if (!term_on(ep, k)) continue;
+            const mp_rule_term *term = &mp_rule_pool[k];
+            int g = term->left;
+            real *left_bar = g == MP_LEFT_E ? ep->ebar[l] : ep->ybar[l];
+            /* q_k = G right_k gives both dL/dtheta_k and this term's share of left_bar */
+            grad[k] += term->sign * (double)cblas_xdot(n[l], left_factor(&s, g), 1, ep->q[k], 1);
+            cblas_xaxpy(n[l], (real)(term->sign * theta[k]), ep->q[k], 1, left_bar, 1);
+            if (right_is_live(term->right, l))
+                right_adjoint(ep, term->right, l, ep->w[g], (real)(term->sign * theta[k]), n[l - 1]);
         }
     }
-    /* 2. error chain, bottom up: e_l = h_l * s_l, h_l = B_{l+1}^T e_{l+1}; B constant */
-    const real *x = ep->x_step + (size_t)t * (size_t)n[0];
-    for (int l = ep->e_lo; l < L; l++) {
-        const real *y = l == 0 ? x : step_vec(ep, t, ep->off_y[l]);
-        const real *h = step_vec(ep, t, ep->off_h[l]);
-        for (int j = 0; j < n[l]; j++) {
-            real s = -expm1(-beta * y[j]);
-            ep->hbar[j] = ep->ebar[l][j] * s;
-            if (l > 0) ep->ybar[l][j] += ep->ebar[l][j] * h[j] * beta * (1 - s);
+    if (ep->need_v) /* v_l = W_l^T y_l: its adjoint reaches y_l through W_t */
+        for (int l = 1; l <= L; l++) {
+            fused_ops op = {0};
+            op.n_right = 1, op.x_right[0] = ep->vbar[l], op.y_right[0] = ep->ybar[l];
+            sweep_W_at_step(ep, t, l, &op);
         }
-        cblas_xgemv(CblasRowMajor, CblasNoTrans, n[l + 1], n[l], 1, B_of(ep, t, l + 1), n[l], ep->hbar, 1, 1,
-                    ep->ebar[l + 1], 1);
+    /* 2. error chain, bottom up: e_l = h_l * s_l, h_l = B_{l+1}^T e_{l+1}; B constant */
+    for (int l = ep->e_lo; l < L; l++) {
+        const real *h = step_vec(ep, t, ep->off_h[l]), *sl = step_vec(ep, t, ep->off_s[l]);
+        for (int j = 0; j < n[l]; j++) {
+            ep->hbar[j] = ep->ebar[l][j] * sl[j];
+            if (l > 0) ep->ybar[l][j] += ep->ebar[l][j] * h[j] * beta * (1 - sl[j]); /* ds/dy */
+        }
+        feedback_product(ep, t, l + 1, ep->hbar, ep->ebar[l + 1]);
     }
     /* 3. e5 = p - onehot and y5 = p: through the softmax to z5 */
     const real *p = step_vec(ep, t, ep->off_y[L]);
@@ -308,20 +374,18 @@ static void reverse_step(episode *ep, int t, const double *theta, double *grad) 
     cblas_xaxpy(n[L], 1, ep->ebar[L], 1, pbar, 1);
     double pp = 0;
     for (int i = 0; i < n[L]; i++) pp += (double)(p[i] * pbar[i]);
-    for (int i = 0; i < n[L]; i++) ep->zbar[i] = p[i] * (pbar[i] - (real)pp);
-    /* 4. forward chain, top down: z_l = W_l y_{l-1} */
-    for (int l = L; l >= 1; l--) {
-        layer_signals s = signals_at(ep, t, l);
-        real *Wb = ep->Wbar + ep->woff[l];
-        if (l > 1) {
-            real *ybar_in = ep->ybar[l - 1];
-            cblas_xgemv(CblasRowMajor, CblasTrans, n[l], n[l - 1], 1, ep->W + ep->woff[l], n[l - 1], ep->zbar, 1, 1,
-                        ybar_in, 1);
-        }
-        cblas_xger(CblasRowMajor, n[l], n[l - 1], 1, ep->zbar, 1, s.y_in, 1, Wb, n[l - 1]);
-        if (l > 1)
-            for (int j = 0; j < n[l - 1]; j++) ep->zbar[j] = ep->ybar[l - 1][j] * softplus_slope(s.y_in[j]);
+    for (int i = 0; i < n[L]; i++) ep->zbar_keep[L][i] = p[i] * (pbar[i] - (real)pp);
+    /* 4. forward chain, top down: z_l = W_l y_{l-1}; the Wbar terms zbar_l y_{l-1}^T
+     * (and Oja's y_l vbar_l^T) are left pending for the next sweep over Wbar */
+    for (int l = L; l > 1; l--) {
+        const real *y_in = step_vec(ep, t, ep->off_y[l - 1]), *s_in = step_vec(ep, t, ep->off_s[l - 1]);
+        fused_ops op = {0};
+        op.n_left = 1, op.x_left[0] = ep->zbar_keep[l], op.y_left[0] = ep->ybar[l - 1];
+        sweep_W_at_step(ep, t, l, &op);
+        for (int j = 0; j < n[l - 1]; j++)
+            ep->zbar_keep[l - 1][j] = ep->ybar[l - 1][j] * softplus_slope(y_in[j], s_in[j]);
     }
+    for (int l = 1; l <= L; l++) memcpy(ep->vbar_keep[l], ep->vbar[l], (size_t)n[l - 1] * sizeof(real));
 }
 
 /* ---- the query set --------------------------------------------------------------- */
@@ -366,7 +430,9 @@ static void query_backward(episode *ep, const real *xq, const int *yq, int NQ) {
         if (l == 1) break;
         cblas_xgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, NQ, n[l - 1], n[l], 1, Zbar, n[l],
                     ep->W + ep->woff[l], n[l - 1], 0, ep->Ybar, n[l - 1]);
-        for (size_t i = 0; i < (size_t)NQ * (size_t)n[l - 1]; i++) Zbar[i] = ep->Ybar[i] * softplus_slope(Yin[i]);
+        const real beta = (real)MP_SOFTPLUS_BETA;
+        for (size_t i = 0; i < (size_t)NQ * (size_t)n[l - 1]; i++)
+            Zbar[i] = ep->Ybar[i] * softplus_slope(Yin[i], -expm1(-beta * Yin[i]));
     }
 }
 
@@ -437,8 +503,17 @@ int MP_SFX(mp_episode_run)(episode *ep, const real *W0, const real *B0, const do
     if (T > ep->T_max) T = ep->T_max; /* the caller sized the work space */
     if (NQ > ep->NQ_max) NQ = ep->NQ_max;
     ep->x_step = x_train;
+    ep->theta = theta;
+    ep->T = T;
+    ep->pending_step = -1;
 
-    for (int t = 0; t < T; t++) plasticity_step(ep, t, theta, y_train[t]);
+    for (int t = 0; t < T; t++) plasticity_step(ep, t, y_train[t]);
+    for (int l = 1; l <= L; l++) {
+        fused_ops op = {0};
+        apply_pending_update(ep, l, &op);
+        fused_sweep(ep->W + ep->woff[l], ep->arch.n[l], ep->arch.n[l - 1], &op);
+    }
+    ep->pending_step = -1;
 
     int correct = 0;
     double xent = query_forward(ep, x_query, y_query, NQ, &correct);
@@ -458,7 +533,7 @@ int MP_SFX(mp_episode_run)(episode *ep, const real *W0, const real *B0, const do
     if (finite && (flags & MP_EPISODE_GRAD)) {
         double g[MP_THETAS] = {0};
         query_backward(ep, x_query, y_query, NQ);
-        for (int t = T - 1; t >= 0; t--) reverse_step(ep, t, theta, g);
+        for (int t = T - 1; t >= 0; t--) reverse_step(ep, t, g);
         for (int k = 0; k < MP_THETAS; k++) {
             out->grad[k] += g[k];
             finite &= isfinite(out->grad[k]);

@@ -29,10 +29,14 @@ double MP_SFX(mp_softmax_xent)(const real *z, real *p, int n, int label) {
     return xent;
 }
 
-void MP_SFX(mp_error_backward)(const real *B, const real *e_out, const real *y_in, real *e_in,
-                               real *h, int n_out, int n_in) {
+void MP_SFX(mp_feedback_slope)(const real *y, real *s, int n) {
+    const real beta = (real)MP_SOFTPLUS_BETA;
+    for (int j = 0; j < n; j++) s[j] = -expm1(-beta * y[j]);
+}
+
+void MP_SFX(mp_error_backward)(const real *B, const real *e_out, const real *s_in, real *e_in, real *h, int n_out,
+                               int n_in) {
     real *hv = h ? h : e_in;
     cblas_xgemv(CblasRowMajor, CblasTrans, n_out, n_in, 1, B, n_in, e_out, 1, 0, hv, 1);
-    const real beta = (real)MP_SOFTPLUS_BETA;
-    for (int j = 0; j < n_in; j++) e_in[j] = hv[j] * -expm1(-beta * y_in[j]);
+    for (int j = 0; j < n_in; j++) e_in[j] = hv[j] * s_in[j];
 }

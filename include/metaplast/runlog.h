@@ -1,0 +1,33 @@
+/* What a run writes as it goes: metrics.csv (one row per episode) and params.txt
+ * (the release's console lines). Each row is written with a single write(2) once its
+ * episode is over, so a run killed at any moment leaves only whole rows. */
+#ifndef METAPLAST_RUNLOG_H
+#define METAPLAST_RUNLOG_H
+
+#include <stddef.h>
+
+#include "metaplast/record.h"
+#include "metaplast/util.h"
+
+typedef struct {
+    int csv_fd, params_fd;
+    char csv_path[4200], params_path[4200];
+} mp_runlog;
+
+/* The header row of metrics.csv (with its newline). */
+extern const char mp_csv_header[];
+
+/* Opens (creating, or appending to) metrics.csv and params.txt in run_dir; a new
+ * metrics.csv gets the header row. */
+int mp_runlog_open(mp_runlog *log, const char *run_dir, mp_err *err);
+/* Appends the episode's CSV row and console line; every write is checked. */
+int mp_runlog_append(mp_runlog *log, const mp_record *rec, mp_err *err);
+void mp_runlog_close(mp_runlog *log);
+
+/* The release's console line, without newline:
+ * "Train Episode: N\tLoss: x.xxxxxx\tAccuracy: x.xxx\tMetaParam_1: ... MetaParam_5: ..." */
+void mp_format_console_line(const mp_record *rec, char *buf, size_t cap);
+/* One metrics.csv row, with its newline. Returns its length. */
+int mp_format_csv_row(const mp_record *rec, char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,57 @@
+/* Meta-training: episodes of task draw, adaptation, meta-gradient and Adam step. */
+#ifndef METAPLAST_TRAIN_H
+#define METAPLAST_TRAIN_H
+
+#include <stdio.h>
+
+#include "metaplast/adam.h"
+#include "metaplast/cli.h"
+#include "metaplast/core.h"
+#include "metaplast/data.h"
+#include "metaplast/record.h"
+#include "metaplast/rng.h"
+#include "metaplast/task.h"
+
+/* Everything an episode needs; theta, adam, rng and episode are the state that carries
+ * from one episode to the next (what a checkpoint saves). */
+typedef struct {
+    const mp_config *cfg;
+    const mp_dataset *ds;
+    mp_arch arch;
+    int T, NQ;
+    mp_rng rng;
+    mp_task task;
+    mp_episode_f32 *ep;
+    float *W0, *B0, *x_train, *x_query;
+    int *y_train, *y_query;
+    double theta[MP_THETAS];
+    mp_adam adam;
+    long episode; /* episodes finished */
+} mp_trainer;
+
+void mp_trainer_init(mp_trainer *tr, const mp_config *cfg, const mp_dataset *ds);
+void mp_trainer_free(mp_trainer *tr);
+/* Draws the next episode's task, initial weights and feedback (in this order) from the
+ * trainer's generator and fills the episode's inputs. */
+void mp_trainer_draw(mp_trainer *tr);
+/* One whole episode: draw, adapt, meta-gradient, statistics, Adam step. Fills rec.
+ * Returns 0, or -1 when something diverged, with what in why. */
+int mp_trainer_episode(mp_trainer *tr, mp_record *rec, char *why, size_t why_cap);
+
+/* The architecture and rule that cfg and the data describe. */
+mp_arch mp_config_arch(const mp_config *cfg, const mp_dataset *ds);
+
+/* --gradcheck: the first episode's task and initial weights, analytic dL/dtheta against
+ * finite differences in double; prints a table to out. Returns the exit status:
+ * 0 within MP_GRADCHECK_TOLERANCE, 1 otherwise. */
+int mp_gradcheck_main(const mp_config *cfg, const mp_dataset *ds, FILE *out);
+
+/* SIGINT/SIGTERM ask the training loop to stop after the current episode. */
+void mp_install_stop_handlers(void);
+
+/* The whole run into run_dir (which exists, with args.txt): episodes, metrics.csv,
+ * params.txt, the console lines on out, plots at the end and every --plot_every
+ * episodes, and on an early stop. Returns the exit status: 0, 1 (divergence or
+ * I/O error), 130/143 (stopped by SIGINT/SIGTERM). */
+int mp_train_run(const mp_config *cfg, const mp_dataset *ds, const char *run_dir, FILE *out);
+#endif

@@ -1,0 +1,425 @@
+/* The command line. One table describes every flag (name, type, default, range, meaning);
+ * parsing, defaults, the help text, args.txt and reading args.txt back all walk it. */
+#include "metaplast/cli.h"
+
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "metaplast/data.h"
+#include "metaplast/rules.h"
+#include "metaplast/util.h"
+
+/* Caps that make absurd values fail at once instead of allocating until the machine
+ * swaps. M <= 10^4 and K, Q <= 10^5 keep M*(K+Q), a task's image count, within an int
+ * (the data check then bounds M and K+Q by the database). dim <= 128: W1 and B1 hold
+ * 170*dim^2 floats each (11 MB at 128, 0.5 MB at 28) and the dataset dim^2 bytes per
+ * image. The other counts stop at 10^9 (600 episodes take about a minute). */
+#define MAX_COUNT 1000000000LL
+#define MAX_M 10000
+#define MAX_KQ 100000
+#define MAX_DIM 128
+
+/* --vec entries are distinct members of the pool, so they always fit. */
+_Static_assert(MP_RULE_COUNT - 1 <= MP_MAX_VEC, "mp_config.vec cannot hold the rule pool");
+
+typedef enum { K_INT, K_LONG, K_LLONG, K_DOUBLE, K_STRING, K_CHOICE, K_VEC, K_SWITCH } value_kind;
+typedef enum { ANY_FINITE, AT_LEAST_ZERO, ABOVE_ZERO } double_bound;
+
+typedef struct {
+    const char *name;
+    value_kind kind;
+    size_t offset, size;          /* of the mp_config field */
+    const char *def;              /* default, spelled as in args.txt */
+    const char *metavar;          /* for the help text */
+    long long min, max;           /* integer kinds: inclusive range */
+    double_bound bound;           /* K_DOUBLE */
+    const char *const *choices;   /* K_CHOICE (stored as the index), K_STRING (allowed values) */
+    int nonempty;                 /* K_STRING */
+    int ours;                     /* added by metaplast, not a flag of the release */
+    const char *help;
+} flag;
+
+#define FIELD(m) .offset = offsetof(mp_config, m), .size = sizeof(((mp_config *)0)->m)
+
+static const char *const fbk_names[] = {"fix", "sym", NULL};
+static const char *const switch_names[] = {"False", "True", NULL}; /* as args.txt spells them */
+
+static const flag flags[] = {
+    {"gpu_mode", K_INT, FIELD(gpu_mode), .def = "1", .metavar = "N", .min = 0, .max = 1,
+     .help = "accepted for compatibility with the release: metaplast has no GPU backend and\n"
+             "      runs on the CPU (with 1 it says so once on stderr)"},
+    {"seed", K_LLONG, FIELD(seed), .def = "1", .metavar = "N", .min = LLONG_MIN, .max = LLONG_MAX,
+     .help = "seed of the random generator (xoshiro256**) behind every draw: tasks, shuffles,\n"
+             "      initial weights; same seed and flags, same numbers"},
+    {"database", K_STRING, FIELD(database), .def = "emnist", .metavar = "NAME",
+     .choices = mp_database_names, .help = "database to learn from; its files are read from --data_dir"},
+    {"dim", K_INT, FIELD(dim), .def = "28", .metavar = "D", .min = 1, .max = MAX_DIM,
+     .help = "images are resized to D x D; the input layer has D*D units"},
+    {"test_name", K_STRING, FIELD(test_name), .def = "", .metavar = "NAME",
+     .help = "name of the experiment: its runs go to <res>/<test_name>/"},
+    {"episodes", K_LONG, FIELD(episodes), .def = "600", .metavar = "N", .min = 1, .max = MAX_COUNT,
+     .help = "meta-training episodes: each draws a task, adapts a fresh network with the\n"
+             "      rule and takes one Adam step on theta"},
+    {"K", K_INT, FIELD(K), .def = "50", .metavar = "N", .min = 1, .max = MAX_KQ,
+     .help = "training images per class: one plasticity step each, T = M*K steps per episode"},
+    {"Q", K_INT, FIELD(Q), .def = "10", .metavar = "N", .min = 1, .max = MAX_KQ,
+     .help = "query images per class: the meta-loss is measured on them"},
+    {"M", K_INT, FIELD(M), .def = "5", .metavar = "N", .min = 1, .max = MAX_M,
+     .help = "classes per task (distinct)"},
+    {"lamb", K_DOUBLE, FIELD(lamb), .def = "0.0", .metavar = "X", .bound = AT_LEAST_ZERO,
+     .help = "weight of the L1 penalty lamb * sum_k |theta_k| in the meta-loss"},
+    {"lr_meta", K_DOUBLE, FIELD(lr_meta), .def = "1e-3", .metavar = "X", .bound = ABOVE_ZERO,
+     .help = "learning rate of Adam on theta"},
+    {"a", K_DOUBLE, FIELD(a), .def = "1e-3", .metavar = "X", .bound = ANY_FINITE,
+     .help = "initial pseudo-gradient coefficient: theta starts at (a, 0, 0, 0, 0)"},
+    {"res", K_STRING, FIELD(res), .def = "results", .metavar = "DIR", .nonempty = 1,
+     .help = "results root: each run gets <res>/<test_name>/<YYYY-mm-dd_HH-MM-SS>_<n>/"},
+    {"avg_window", K_INT, FIELD(avg_window), .def = "10", .metavar = "N", .min = 1, .max = MAX_COUNT,
+     .help = "episodes in the moving average of the accuracy, loss and angle plots"},
+    {"vec", K_VEC, FIELD(vec), .def = "[]", .metavar = "[N ...]",
+     .help = "plasticity terms added to the pseudo-gradient term (theta0), zero or more\n"
+             "      values, e.g. `--vec 1 2`"},
+    {"fbk", K_CHOICE, FIELD(fbk_sym), .def = "fix", .metavar = "fix|sym", .choices = fbk_names,
+     .help = "feedback pathway: fix = fixed random matrices B (feedback alignment),\n"
+             "      sym = B is the current forward weights W (backprop)"},
+    {"data_dir", K_STRING, FIELD(data_dir), .def = "data", .metavar = "DIR", .nonempty = 1, .ours = 1,
+     .help = "directory holding the databases' files (e.g. DIR/emnist/)"},
+    {"plot_every", K_INT, FIELD(plot_every), .def = "0", .metavar = "N", .min = 0, .max = MAX_COUNT,
+     .ours = 1, .help = "also redraw the plots every N episodes (0: only at the end of the run)"},
+    {"gradcheck", K_SWITCH, FIELD(gradcheck), .def = "False", .metavar = "", .choices = switch_names,
+     .ours = 1,
+     .help = "compare the first episode's analytic meta-gradient with central finite\n"
+             "      differences, print both and exit (0 when within tolerance, else 1)"},
+    {"resume", K_STRING, FIELD(resume), .def = "", .metavar = "RUN_DIR", .ours = 1,
+     .help = "continue the run in RUN_DIR from its last finished episode, with the flags\n"
+             "      stored in its args.txt ('' = start a new run)"},
+};
+enum { NFLAGS = sizeof flags / sizeof flags[0] };
+
+static void *field(const flag *f, mp_config *cfg) { return (char *)cfg + f->offset; }
+static const void *cfield(const flag *f, const mp_config *cfg) { return (const char *)cfg + f->offset; }
+
+static const flag *find_flag(const char *name, size_t len) {
+    for (int i = 0; i < NFLAGS; i++)
+        if (strlen(flags[i].name) == len && strncmp(flags[i].name, name, len) == 0) return &flags[i];
+    return NULL;
+}
+
+static int choice_index(const char *const *choices, const char *text) {
+    for (int i = 0; choices[i]; i++)
+        if (strcmp(choices[i], text) == 0) return i;
+    return -1;
+}
+
+/* What values a flag accepts, in words: for the help text and for error messages. */
+static void describe_range(const flag *f, char *buf, size_t cap) {
+    size_t n = 0;
+    buf[0] = '\0';
+    switch (f->kind) {
+    case K_INT:
+    case K_LONG:
+    case K_LLONG:
+        snprintf(buf, cap, "%lld %s %lld", f->min, f->max == f->min + 1 ? "or" : "to", f->max);
+        break;
+    case K_DOUBLE: {
+        static const char *const words[] = {"any finite number", "a finite number >= 0", "a finite number > 0"};
+        snprintf(buf, cap, "%s", words[f->bound]);
+        break;
+    }
+    case K_STRING:
+    case K_CHOICE:
+        if (f->choices) {
+            n += snprintf(buf, cap, "one of:");
+            for (int i = 0; f->choices[i] && n < cap; i++)
+                n += snprintf(buf + n, cap - n, "%s %s", i ? "," : "", f->choices[i]);
+        } else if (f->nonempty) {
+            snprintf(buf, cap, "must not be empty");
+        }
+        break;
+    case K_VEC:
+        n += snprintf(buf, cap, "each at most once, from the rule pool:");
+        for (int k = 0, first = 1; k < MP_RULE_COUNT && n < cap; k++)
+            if (mp_rule_is_selectable(k)) {
+                n += snprintf(buf + n, cap - n, "%s %d = %s (theta%d)", first ? "" : ",", k, mp_rule_name(k), k);
+                first = 0;
+            }
+        break;
+    case K_SWITCH:
+        break;
+    }
+}
+
+static int out_of_range(const flag *f, const char *text, mp_err *err) {
+    char range[256];
+    describe_range(f, range, sizeof range);
+    int numeric = f->kind == K_INT || f->kind == K_LONG || f->kind == K_LLONG || f->kind == K_DOUBLE;
+    return mp_errf(err, "--%s: '%s' is %s (%s)", f->name, text, numeric ? "out of range" : "not valid", range);
+}
+
+/* The whole text must be a base-10 integer: no blanks, no trailing characters, no exponent. */
+static int parse_integer(const flag *f, const char *text, long long *out, mp_err *err) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (end == text || *end || isspace((unsigned char)text[0]))
+        return mp_errf(err, "--%s: '%s' is not an integer", f->name, text);
+    if (errno == ERANGE) return out_of_range(f, text, err);
+    *out = v;
+    return 0;
+}
+
+/* Unused entries stay zero, so equal configs compare equal bytewise. */
+static void vec_clear(mp_config *cfg) {
+    memset(cfg->vec, 0, sizeof cfg->vec);
+    cfg->nvec = 0;
+}
+
+static int vec_append(const flag *f, const char *text, mp_config *cfg, mp_err *err) {
+    long long v;
+    if (parse_integer(f, text, &v, err)) return -1;
+    if (v < 0 || v >= MP_RULE_COUNT || !mp_rule_is_selectable((int)v)) return out_of_range(f, text, err);
+    for (int i = 0; i < cfg->nvec; i++)
+        if (cfg->vec[i] == v) return mp_errf(err, "--vec: %lld is given twice", v);
+    cfg->vec[cfg->nvec++] = (int)v;
+    return 0;
+}
+
+/* Appends the entries of a list: "1 2", "1,2", "[1, 2]", "[]" or "". */
+static int vec_append_list(const flag *f, const char *text, mp_config *cfg, mp_err *err) {
+    size_t n = strlen(text);
+    if (n >= 2 && text[0] == '[' && text[n - 1] == ']') { /* args.txt's form */
+        text++;
+        n -= 2;
+    }
+    char *copy = mp_malloc(n + 1);
+    memcpy(copy, text, n);
+    copy[n] = '\0';
+    int rc = 0;
+    char *save;
+    for (char *tok = strtok_r(copy, ", ", &save); tok && rc == 0; tok = strtok_r(NULL, ", ", &save))
+        rc = vec_append(f, tok, cfg, err);
+    free(copy);
+    return rc;
+}
+
+/* Sets a flag from its text (command line, default, or args.txt), checking it. */
+static int set_value(const flag *f, const char *text, mp_config *cfg, mp_err *err) {
+    void *p = field(f, cfg);
+    switch (f->kind) {
+    case K_INT:
+    case K_LONG:
+    case K_LLONG: {
+        long long v;
+        if (parse_integer(f, text, &v, err)) return -1;
+        if (v < f->min || v > f->max) return out_of_range(f, text, err);
+        if (f->kind == K_INT) *(int *)p = (int)v;
+        else if (f->kind == K_LONG) *(long *)p = (long)v;
+        else *(long long *)p = v;
+        return 0;
+    }
+    case K_DOUBLE: {
+        char *end;
+        double v = strtod(text, &end);
+        if (end == text || *end || isspace((unsigned char)text[0]))
+            return mp_errf(err, "--%s: '%s' is not a number", f->name, text);
+        if (!isfinite(v)) return mp_errf(err, "--%s: '%s' is not a finite number", f->name, text);
+        if ((f->bound == AT_LEAST_ZERO && !(v >= 0)) || (f->bound == ABOVE_ZERO && !(v > 0)))
+            return out_of_range(f, text, err);
+        *(double *)p = v;
+        return 0;
+    }
+    case K_STRING:
+        /* args.txt holds one value per line */
+        if (strpbrk(text, "\n\r")) return mp_errf(err, "--%s: '%s' contains a line break", f->name, text);
+        if (strlen(text) >= f->size)
+            return mp_errf(err, "--%s: '%s' is too long (at most %zu bytes)", f->name, text, f->size - 1);
+        if ((f->nonempty && !*text) || (f->choices && choice_index(f->choices, text) < 0))
+            return out_of_range(f, text, err);
+        memset(p, 0, f->size); /* zero tail: equal configs compare equal bytewise */
+        memcpy(p, text, strlen(text));
+        return 0;
+    case K_CHOICE:
+    case K_SWITCH: {
+        int i = choice_index(f->choices, text);
+        if (i < 0) return out_of_range(f, text, err);
+        *(int *)p = i;
+        return 0;
+    }
+    case K_VEC:
+        vec_clear(cfg);
+        return vec_append_list(f, text, cfg, err);
+    }
+    return mp_errf(err, "--%s: unknown kind of flag", f->name);
+}
+
+void mp_config_defaults(mp_config *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    for (int i = 0; i < NFLAGS; i++) {
+        int rc = set_value(&flags[i], flags[i].def, cfg, NULL);
+        assert(rc == 0); /* the table's defaults are valid */
+        (void)rc;
+    }
+}
+
+static void print_help(FILE *out) {
+    fprintf(out,
+            "usage: metaplast [--flag value ...]\n"
+            "\n"
+            "Meta-learns the coefficients theta of a plasticity rule that trains a 5-layer\n"
+            "network through random feedback (Shervani-Tabar & Rosenbaum 2023). Each episode\n"
+            "adapts a fresh network to a few-shot task with the rule; Adam then updates theta\n"
+            "from the loss on the task's query images.\n"
+            "\n"
+            "Flags take `--name value` or `--name=value`.\n");
+    for (int i = 0; i < NFLAGS; i++) {
+        const flag *f = &flags[i];
+        if (i == 0 || f->ours != flags[i - 1].ours)
+            fprintf(out, "\n%s\n", f->ours ? "Added by metaplast:" : "Flags of the release:");
+        char range[256];
+        describe_range(f, range, sizeof range);
+        fprintf(out, "  --%s%s%s\n      %s\n", f->name, *f->metavar ? " " : "", f->metavar, f->help);
+        if (f->kind == K_SWITCH)
+            fprintf(out, "      (a switch: takes no value)\n");
+        else
+            fprintf(out, "      default: %s%s%s\n", *f->def ? f->def : "''", *range ? "; " : "", range);
+    }
+    fprintf(out, "  -h, --help\n      print this help and exit\n");
+}
+
+static int is_flag_token(const char *t) { return strncmp(t, "--", 2) == 0 || strcmp(t, "-h") == 0; }
+
+/* Consumes the flag at argv[*i] and its values; advances *i past the values. */
+static int parse_flag(int argc, char **argv, int *i, mp_config *cfg, mp_err *err) {
+    const char *tok = argv[*i];
+    if (strncmp(tok, "--", 2) != 0)
+        return mp_errf(err, tok[0] == '-' ? "unknown flag '%s' (see --help)" : "unexpected argument '%s'", tok);
+    const char *name = tok + 2, *eq = strchr(name, '=');
+    size_t len = eq ? (size_t)(eq - name) : strlen(name);
+    const flag *f = find_flag(name, len);
+    if (!f) return mp_errf(err, "unknown flag '--%.*s' (see --help)", (int)len, name);
+
+    if (f->kind == K_SWITCH)
+        return eq ? mp_errf(err, "--%s: takes no value, got '%s'", f->name, eq + 1) : set_value(f, "True", cfg, err);
+    if (f->kind == K_VEC) { /* zero or more values: every following token that is not a flag */
+        vec_clear(cfg);
+        if (eq) return vec_append_list(f, eq + 1, cfg, err);
+        while (*i + 1 < argc && !is_flag_token(argv[*i + 1]))
+            if (vec_append_list(f, argv[++*i], cfg, err)) return -1;
+        return 0;
+    }
+    if (eq) return set_value(f, eq + 1, cfg, err);
+    if (*i + 1 >= argc || is_flag_token(argv[*i + 1])) return mp_errf(err, "--%s: missing value", f->name);
+    return set_value(f, argv[++*i], cfg, err);
+}
+
+int mp_cli_parse(int argc, char **argv, mp_config *cfg, FILE *out, FILE *err) {
+    mp_config_defaults(cfg);
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            print_help(out);
+            return MP_CLI_HELP;
+        }
+        mp_err e;
+        if (parse_flag(argc, argv, &i, cfg, &e)) {
+            fprintf(err, "metaplast: %s\n", e.msg);
+            return MP_CLI_ERROR;
+        }
+    }
+    return MP_CLI_RUN;
+}
+
+int mp_config_check_data(const mp_config *cfg, int nclasses, int smallest_class, FILE *err) {
+    if (cfg->M > nclasses) {
+        fprintf(err, "metaplast: --M: %d classes per task, but the database has only %d classes\n", cfg->M,
+                nclasses);
+        return MP_CLI_ERROR;
+    }
+    if (cfg->K + cfg->Q > smallest_class) {
+        fprintf(err,
+                "metaplast: --K/--Q: K+Q = %d images per class, but the smallest class of the database "
+                "has only %d images\n",
+                cfg->K + cfg->Q, smallest_class);
+        return MP_CLI_ERROR;
+    }
+    return MP_CLI_RUN;
+}
+
+/* The shortest decimal that reads back as exactly v. */
+static void format_double(double v, char *buf, size_t cap) {
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, cap, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v) return;
+    }
+}
+
+static int write_value(const flag *f, const mp_config *cfg, FILE *out) {
+    const void *p = cfield(f, cfg);
+    switch (f->kind) {
+    case K_INT: return fprintf(out, "%d", *(const int *)p);
+    case K_LONG: return fprintf(out, "%ld", *(const long *)p);
+    case K_LLONG: return fprintf(out, "%lld", *(const long long *)p);
+    case K_DOUBLE: {
+        char buf[32];
+        format_double(*(const double *)p, buf, sizeof buf);
+        return fputs(buf, out);
+    }
+    case K_STRING: return fputs((const char *)p, out);
+    case K_CHOICE:
+    case K_SWITCH: return fputs(f->choices[*(const int *)p], out);
+    case K_VEC:
+        if (fputc('[', out) == EOF) return -1;
+        for (int i = 0; i < cfg->nvec; i++)
+            if (fprintf(out, "%s%d", i ? ", " : "", cfg->vec[i]) < 0) return -1;
+        return fputc(']', out);
+    }
+    return -1;
+}
+
+int mp_config_write_args(const mp_config *cfg, FILE *f) {
+    for (int i = 0; i < NFLAGS; i++)
+        if (fprintf(f, "%s : ", flags[i].name) < 0 || write_value(&flags[i], cfg, f) < 0 || fputc('\n', f) == EOF)
+            return -1;
+    return 0;
+}
+
+int mp_config_read_args(const char *path, mp_config *cfg, mp_err *err) {
+    FILE *f = fopen(path, "r");
+    if (!f) return mp_errf(err, "cannot open '%s': %s", path, strerror(errno));
+    mp_config_defaults(cfg);
+    int seen[NFLAGS] = {0};
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    long lineno = 0;
+    int rc = 0;
+    while (rc == 0 && (len = getline(&line, &cap, f)) != -1) {
+        lineno++;
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
+        if (len == 0) continue;
+        /* "name : value"; names have no blanks, so the first " :" ends the name */
+        char *sep = strstr(line, " :");
+        if (!sep) {
+            rc = mp_errf(err, "%s:%ld: expected 'name : value', got '%s'", path, lineno, line);
+            break;
+        }
+        const char *value = sep[2] == ' ' ? sep + 3 : sep + 2;
+        const flag *fl = find_flag(line, (size_t)(sep - line));
+        if (!fl) continue; /* not a flag: the data files and version that rundir adds */
+        mp_err e;
+        if (set_value(fl, value, cfg, &e)) rc = mp_errf(err, "%s:%ld: %s", path, lineno, e.msg);
+        seen[fl - flags] = 1;
+    }
+    if (rc == 0 && ferror(f)) rc = mp_errf(err, "cannot read '%s': %s", path, strerror(errno));
+    for (int i = 0; i < NFLAGS && rc == 0; i++)
+        if (!seen[i]) rc = mp_errf(err, "%s: no line for '%s'", path, flags[i].name);
+    free(line);
+    fclose(f);
+    return rc;
+}

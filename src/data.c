@@ -1,0 +1,231 @@
+/* Databases: where each one's IDX pair lives, loading and checking it, the class
+ * index, and resizing to --dim. */
+#include "metaplast/data.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { DB_EMNIST, DB_EMNIST_BYMERGE, DB_FASHION_MNIST, DB_COUNT };
+
+const char *const mp_database_names[DB_COUNT + 1] = {
+    [DB_EMNIST] = "emnist",
+    [DB_EMNIST_BYMERGE] = "emnist_bymerge",
+    [DB_FASHION_MNIST] = "fashion_mnist",
+    [DB_COUNT] = NULL,
+};
+
+typedef struct {
+    const char *subdir;       /* under --data_dir */
+    const char *images;
+    const char *labels;
+    int max_classes;          /* labels must lie in 0 .. max_classes-1 */
+    const char *system_dir;   /* tried when --data_dir lacks the files, or NULL */
+    const char *how_to_get;   /* completes "Get them with ..." */
+} database;
+
+static const database databases[DB_COUNT] = {
+    [DB_EMNIST] = {"emnist", "emnist-balanced-test-images-idx3-ubyte.gz",
+                   "emnist-balanced-test-labels-idx1-ubyte.gz", 47, NULL, NULL},
+    [DB_EMNIST_BYMERGE] = {"emnist", "emnist-bymerge-test-images-idx3-ubyte.gz",
+                           "emnist-bymerge-test-labels-idx1-ubyte.gz", 47, NULL, NULL},
+    [DB_FASHION_MNIST] = {"fashion-mnist", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz",
+                          10, "/usr/share/datasets/fashion-mnist",
+                          "`apt-get install dataset-fashion-mnist`"},
+};
+
+static int database_index(const char *name) {
+    for (int i = 0; i < DB_COUNT; i++)
+        if (strcmp(mp_database_names[i], name) == 0) return i;
+    return -1;
+}
+
+int mp_database_known(const char *name) { return name && database_index(name) >= 0; }
+
+static int readable(const char *path) { return access(path, R_OK) == 0; }
+
+/* Fills ds's two paths with the first location that has both files. */
+static int locate_files(const char *name, const database *db, const char *data_dir, mp_dataset *ds,
+                        mp_err *err) {
+    char dir[4096];
+    if ((size_t)snprintf(dir, sizeof dir, "%s/%s", data_dir, db->subdir) >= sizeof dir)
+        return mp_errf(err, "--data_dir is too long: %s", data_dir);
+    const char *dirs[2] = {dir, db->system_dir};
+    for (int i = 0; i < 2 && dirs[i]; i++) {
+        snprintf(ds->images_path, sizeof ds->images_path, "%s/%s", dirs[i], db->images);
+        snprintf(ds->labels_path, sizeof ds->labels_path, "%s/%s", dirs[i], db->labels);
+        if (readable(ds->images_path) && readable(ds->labels_path)) return 0;
+    }
+    char how[4096 + 128];
+    if (db->how_to_get)
+        snprintf(how, sizeof how, "%s", db->how_to_get);
+    else if (strcmp(data_dir, "data") == 0)
+        snprintf(how, sizeof how, "`data/fetch-emnist.sh` (it downloads the NIST archive into data/emnist/), "
+                 "or point --data_dir at a directory that has emnist/");
+    else
+        snprintf(how, sizeof how, "`data/fetch-emnist.sh --dest %s`", dir);
+    char also[4096 + 64] = "";
+    if (db->system_dir) snprintf(also, sizeof also, ", or both in %s/", db->system_dir);
+    return mp_errf(err, "database %s not found: expected %s/%s and %s/%s%s. Get them with %s", name,
+                   dir, db->images, dir, db->labels, also, how);
+}
+
+static void class_index(mp_dataset *ds) {
+    ds->class_start = mp_calloc((size_t)ds->nclasses + 1, sizeof *ds->class_start);
+    ds->class_images = mp_malloc((size_t)ds->count * sizeof *ds->class_images);
+    for (int i = 0; i < ds->count; i++) ds->class_start[ds->labels[i] + 1]++;
+    for (int c = 0; c < ds->nclasses; c++) ds->class_start[c + 1] += ds->class_start[c];
+    int *next = mp_malloc((size_t)ds->nclasses * sizeof *next);
+    memcpy(next, ds->class_start, (size_t)ds->nclasses * sizeof *next);
+    for (int i = 0; i < ds->count; i++) ds->class_images[next[ds->labels[i]]++] = i;
+    free(next);
+}
+
+/* Labels in range, and every class from 0 to the largest label has images. */
+static int check_labels(mp_dataset *ds, const uint8_t *raw, int max_classes, mp_err *err) {
+    int largest = 0;
+    for (int i = 0; i < ds->count; i++) {
+        if (raw[i] >= max_classes)
+            return mp_errf(err, "%s: label %d at index %d is out of range 0..%d", ds->labels_path, raw[i],
+                           i, max_classes - 1);
+        if (raw[i] > largest) largest = raw[i];
+    }
+    ds->nclasses = largest + 1;
+    ds->labels = mp_malloc((size_t)ds->count * sizeof *ds->labels);
+    for (int i = 0; i < ds->count; i++) ds->labels[i] = raw[i];
+    class_index(ds);
+    ds->smallest_class = ds->count;
+    for (int c = 0; c < ds->nclasses; c++) {
+        int n = ds->class_start[c + 1] - ds->class_start[c];
+        if (n == 0)
+            return mp_errf(err, "%s: class %d has no images (labels go up to %d)", ds->labels_path, c,
+                           largest);
+        if (n < ds->smallest_class) ds->smallest_class = n;
+    }
+    return 0;
+}
+
+static int load_checked(const mp_config *cfg, const database *db, mp_dataset *ds, mp_err *err) {
+    if (cfg->dim < 1) return mp_errf(err, "--dim must be at least 1, not %d", cfg->dim);
+    mp_idx labels, images;
+    if (mp_idx_read_file(ds->labels_path, 1, &labels, err) < 0) return -1;
+    if (mp_idx_read_file(ds->images_path, 3, &images, err) < 0) {
+        mp_idx_free(&labels);
+        return -1;
+    }
+    int rc = 0;
+    if (images.dims[0] != labels.dims[0])
+        rc = mp_errf(err, "image and label counts differ: %s has %u images, %s has %u labels",
+                     ds->images_path, images.dims[0], ds->labels_path, labels.dims[0]);
+    else if (images.dims[1] != images.dims[2])
+        rc = mp_errf(err, "%s: images are %ux%u, expected square images", ds->images_path,
+                     images.dims[1], images.dims[2]);
+    if (rc == 0) {
+        /* The IDX reader caps payloads at 1 GiB, so these fit in int. */
+        ds->count = (int)images.dims[0];
+        ds->dim = (int)images.dims[1];
+        ds->pixels = images.data;
+        images.data = NULL;
+        rc = check_labels(ds, labels.data, db->max_classes, err);
+    }
+    mp_idx_free(&labels);
+    mp_idx_free(&images);
+    if (rc == 0 && cfg->dim != ds->dim) {
+        size_t dst_pixels = (size_t)cfg->dim * (size_t)cfg->dim;
+        if (dst_pixels > SIZE_MAX / (size_t)ds->count)
+            return mp_errf(err, "--dim %d is too large for %d images", cfg->dim, ds->count);
+        uint8_t *resized = mp_malloc((size_t)ds->count * dst_pixels);
+        size_t src_pixels = (size_t)ds->dim * (size_t)ds->dim;
+        for (int i = 0; i < ds->count; i++)
+            mp_resize_image(ds->pixels + i * src_pixels, ds->dim, resized + i * dst_pixels, cfg->dim);
+        free(ds->pixels);
+        ds->pixels = resized;
+        ds->dim = cfg->dim;
+    }
+    return rc;
+}
+
+int mp_dataset_load(const mp_config *cfg, mp_dataset *ds, mp_err *err) {
+    memset(ds, 0, sizeof *ds);
+    int index = database_index(cfg->database);
+    if (index < 0) {
+        char known[256] = "";
+        for (int i = 0; i < DB_COUNT; i++)
+            snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", i ? ", " : "",
+                     mp_database_names[i]);
+        return mp_errf(err, "unknown database '%s' (known: %s)", cfg->database, known);
+    }
+    const database *db = &databases[index];
+    if (locate_files(cfg->database, db, cfg->data_dir, ds, err) < 0 ||
+        load_checked(cfg, db, ds, err) < 0) {
+        mp_dataset_free(ds);
+        return -1;
+    }
+    return 0;
+}
+
+void mp_dataset_free(mp_dataset *ds) {
+    free(ds->pixels);
+    free(ds->labels);
+    free(ds->class_start);
+    free(ds->class_images);
+    memset(ds, 0, sizeof *ds);
+}
+
+static uint8_t round_pixel(double v) {
+    return v <= 0 ? 0 : v >= 255 ? 255 : (uint8_t)(v + 0.5);
+}
+
+/* Shrinking: each destination pixel is the mean of the source area it covers, with
+ * partly covered source pixels weighted by their overlap. Coordinates are in units of
+ * 1/(s*d) of the image side, so every overlap is an exact integer. */
+static void resize_area(const uint8_t *src, int s, uint8_t *dst, int d) {
+    for (int y = 0; y < d; y++) {
+        long y0 = (long)y * s, y1 = (long)(y + 1) * s;
+        for (int x = 0; x < d; x++) {
+            long x0 = (long)x * s, x1 = (long)(x + 1) * s;
+            unsigned long long sum = 0;
+            for (long r = y0 / d; r * d < y1; r++) {
+                long wr = (r + 1) * d < y1 ? (r + 1) * d : y1;
+                wr -= r * d > y0 ? r * d : y0;
+                for (long c = x0 / d; c * d < x1; c++) {
+                    long wc = (c + 1) * d < x1 ? (c + 1) * d : x1;
+                    wc -= c * d > x0 ? c * d : x0;
+                    sum += (unsigned long long)(wr * wc) * src[r * s + c];
+                }
+            }
+            unsigned long long area = (unsigned long long)s * s;
+            dst[y * d + x] = (uint8_t)((sum + area / 2) / area);
+        }
+    }
+}
+
+/* Enlarging: bilinear with pixel centres aligned (OpenCV / PyTorch align_corners=False). */
+static void resize_bilinear(const uint8_t *src, int s, uint8_t *dst, int d) {
+    for (int y = 0; y < d; y++) {
+        double sy = (y + 0.5) * s / d - 0.5;
+        sy = sy < 0 ? 0 : sy > s - 1 ? s - 1 : sy;
+        int r0 = (int)sy, r1 = r0 + 1 < s ? r0 + 1 : r0;
+        double fy = sy - r0;
+        for (int x = 0; x < d; x++) {
+            double sx = (x + 0.5) * s / d - 0.5;
+            sx = sx < 0 ? 0 : sx > s - 1 ? s - 1 : sx;
+            int c0 = (int)sx, c1 = c0 + 1 < s ? c0 + 1 : c0;
+            double fx = sx - c0;
+            double top = src[r0 * s + c0] * (1 - fx) + src[r0 * s + c1] * fx;
+            double bottom = src[r1 * s + c0] * (1 - fx) + src[r1 * s + c1] * fx;
+            dst[y * d + x] = round_pixel(top * (1 - fy) + bottom * fy);
+        }
+    }
+}
+
+void mp_resize_image(const uint8_t *src, int src_dim, uint8_t *dst, int dst_dim) {
+    if (dst_dim < src_dim)
+        resize_area(src, src_dim, dst, dst_dim);
+    else if (dst_dim > src_dim)
+        resize_bilinear(src, src_dim, dst, dst_dim);
+    else
+        memcpy(dst, src, (size_t)src_dim * (size_t)src_dim);
+}

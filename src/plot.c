@@ -1,0 +1,342 @@
+/* The release's four figures: one generic figure routine (mp_figure_draw) fed by a
+ * small description per figure (the table in mp_plot_all). */
+#include "metaplast/plot.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int mp_moving_average(const double *v, int n, int window, double *out_x, double *out_y,
+                      const double *x) {
+    if (n <= 0) return 0;
+    if (window < 1 || n < window) window = 1;
+    int m = n - window + 1;
+    for (int i = 0; i < m; i++) {
+        /* summed afresh for every window: a running sum would carry the rounding of one
+         * huge value (a diverging loss) into all later windows; n * window stays small */
+        double sum = 0;
+        for (int k = i; k < i + window; k++) sum += v[k];
+        out_y[i] = sum / window;
+        out_x[i] = x ? (x[i] + x[i + window - 1]) / 2 : i + 1 + (window - 1) / 2.0;
+    }
+    return m;
+}
+
+/* ---- the generic figure ----------------------------------------------------------- */
+
+static const mp_rgb INK = {34, 34, 34};
+static const mp_rgb SOFT_INK = {110, 110, 110};
+static const mp_rgb GRID = {232, 232, 232};
+static const mp_rgb REF_GREY = {128, 128, 128};
+/* matplotlib's first colours: distinct, and what readers of the release's figures know */
+static const mp_rgb PALETTE[MP_FIGURE_MAX_SERIES] = {
+    {31, 119, 180}, {255, 127, 14}, {44, 160, 44}, {214, 39, 40}, {148, 103, 189}, {140, 86, 75},
+};
+
+/* Layout in pixels; the left margin also depends on the widest y tick label. */
+enum {
+    TITLE_SCALE = 3, TEXT_SCALE = 2,
+    TITLE_TOP = 14, SUBTITLE_TOP = 46, LEGEND_MIDDLE = 80, PLOT_TOP = 106,
+    MARGIN = 16,            /* between the canvas edge and the outermost text */
+    BOTTOM_MARGIN = 80, RIGHT_MARGIN = 40,
+    TICK_LEN = 6, TICK_GAP = 6, LABEL_GAP = 12,
+    FRAME = 2,              /* frame and tick thickness */
+    LEGEND_SAMPLE = 30, LEGEND_TEXT_GAP = 8, LEGEND_SPACING = 30,
+    Y_TICKS = 6, X_TICKS = 7,
+};
+static const double CURVE_WIDTH = 2.0, DOT_RADIUS = 5, REF_WIDTH = 2.0, REF_DASH = 10,
+                    REF_GAP = 7;
+/* Pixel coordinates are kept within this, so a wild value cannot overflow the drawing. */
+static const double FAR_PX = 1e6;
+
+mp_rgb mp_series_color(int i) {
+    return PALETTE[((i % MP_FIGURE_MAX_SERIES) + MP_FIGURE_MAX_SERIES) % MP_FIGURE_MAX_SERIES];
+}
+
+static double clamp_px(double p) { return p < -FAR_PX ? -FAR_PX : p > FAR_PX ? FAR_PX : p; }
+
+double mp_plot_x(const mp_plot_area *a, double x) {
+    return clamp_px(a->left + (x - a->xmin) / (a->xmax - a->xmin) * (a->right - a->left));
+}
+
+double mp_plot_y(const mp_plot_area *a, double y) {
+    return clamp_px(a->bottom - (y - a->ymin) / (a->ymax - a->ymin) * (a->bottom - a->top));
+}
+
+/* Round tick values k * step (step 1, 2 or 5 times a power of ten) within [lo, hi]. */
+typedef struct {
+    double step;
+    double k0;        /* the first tick is k0 * step */
+    int count;
+    int scientific;   /* labels with %g: values too large or too tiny for %f */
+    int precision;    /* decimals for %f, significant digits for %g */
+} ticks;
+
+static ticks nice_ticks(double lo, double hi, int target, double min_step) {
+    ticks t = {0, 0, 0, 0, 0};
+    double raw = (hi - lo) / target;
+    if (!(raw > 0) || !isfinite(raw)) return t;
+    double mag = pow(10, floor(log10(raw)));
+    double norm = raw / mag;
+    t.step = fmax((norm < 1.5 ? 1 : norm < 3 ? 2 : norm < 7 ? 5 : 10) * mag, min_step);
+    t.k0 = ceil(lo / t.step - 1e-9);
+    t.count = (int)(floor(hi / t.step + 1e-9) - t.k0) + 1;
+    /* far from zero compared with the step, k * step is no longer exact: no ticks */
+    if (t.count > 2 * target + 2) t.count = 0;
+    int exponent = (int)floor(log10(t.step) + 1e-9);
+    double largest = fmax(fabs(lo), fabs(hi));
+    t.scientific = exponent < -6 || largest >= 1e6;
+    /* enough digits to tell neighbouring ticks apart */
+    t.precision = t.scientific ? (int)ceil(log10(largest / t.step)) + 1
+                               : exponent < 0 ? -exponent : 0;
+    if (t.precision > 17) t.precision = 17;
+    return t;
+}
+
+static double tick_value(const ticks *t, int i) { return (t->k0 + i) * t->step; }
+
+static void tick_label(char *buf, size_t cap, const ticks *t, int i) {
+    double v = tick_value(t, i);
+    if (fabs(v) < t->step * 1e-6) v = 0;  /* no "-0.0" */
+    snprintf(buf, cap, t->scientific ? "%.*g" : "%.*f", t->precision, v);
+}
+
+/* The y range for data without a fixed one: its finite values plus 5%, and a range
+ * around a constant (or an empty) series, so the mapping never divides by zero. */
+static void data_range(const mp_figure *fig, double *lo, double *hi) {
+    *lo = INFINITY, *hi = -INFINITY;
+    for (int s = 0; s < fig->nseries; s++)
+        for (int i = 0; i < fig->series[s].n; i++) {
+            double y = fig->series[s].y[i];
+            if (!isfinite(y)) continue;
+            /* beyond 1e300 the span would overflow; such values are clipped anyway */
+            *lo = fmin(*lo, fmax(y, -1e300));
+            *hi = fmax(*hi, fmin(y, 1e300));
+        }
+    if (*lo > *hi) {
+        *lo = 0, *hi = 1;
+        return;
+    }
+    double pad = *hi > *lo ? 0.05 * (*hi - *lo) : 0.1 * fabs(*lo);
+    *lo -= pad;
+    *hi += pad;
+    if (!(*hi > *lo)) { /* zero, or too tiny to pad */
+        *lo -= 1;
+        *hi += 1;
+    }
+}
+
+static mp_text_style style(int scale, mp_text_halign h, mp_text_valign v, mp_rgb color) {
+    return (mp_text_style){scale, h, v, 0, color};
+}
+
+static void draw_text(mp_canvas *c, int x, int y, const char *s, mp_text_style st) {
+    mp_draw_text(c, x, y, s, &st);
+}
+
+static void draw_legend(mp_canvas *c, const mp_figure *fig, const mp_plot_area *a) {
+    int has_ref = !isnan(fig->ref_y);
+    char ref_name[64];
+    snprintf(ref_name, sizeof ref_name, "%g", fig->ref_y);
+    int entries = fig->nseries + has_ref, total = 0;
+    for (int s = 0; s < entries; s++) {
+        const char *name = s < fig->nseries ? fig->series[s].name : ref_name;
+        total += LEGEND_SAMPLE + LEGEND_TEXT_GAP + mp_text_width(name, TEXT_SCALE) + (s ? LEGEND_SPACING : 0);
+    }
+    int x = (a->left + a->right - total) / 2, y = LEGEND_MIDDLE;
+    for (int s = 0; s < entries; s++) {
+        const char *name = s < fig->nseries ? fig->series[s].name : ref_name;
+        if (s < fig->nseries)
+            mp_draw_line(c, x, y, x + LEGEND_SAMPLE, y, CURVE_WIDTH + 1, mp_series_color(s));
+        else
+            mp_draw_dashed_line(c, x, y, x + LEGEND_SAMPLE, y, REF_WIDTH, REF_DASH, REF_GAP,
+                                REF_GREY);
+        x += LEGEND_SAMPLE + LEGEND_TEXT_GAP;
+        draw_text(c, x, y, name, style(TEXT_SCALE, MP_TEXT_LEFT, MP_TEXT_MIDDLE, INK));
+        x += mp_text_width(name, TEXT_SCALE) + LEGEND_SPACING;
+    }
+}
+
+/* Light grid lines, tick marks and tick labels of one axis. */
+static void draw_axis_ticks(mp_canvas *c, const mp_plot_area *a, const ticks *t, int vertical) {
+    char label[64];
+    for (int i = 0; i < t->count; i++) {
+        double v = tick_value(t, i);
+        tick_label(label, sizeof label, t, i);
+        if (vertical) {
+            int y = (int)lround(mp_plot_y(a, v));
+            mp_fill_rect(c, a->left + 1, y, a->right - 1, y + 1, GRID);
+            mp_fill_rect(c, a->left - FRAME / 2 - TICK_LEN, y - 1, a->left - 1, y + 1, INK);
+            draw_text(c, a->left - FRAME / 2 - TICK_LEN - TICK_GAP, y, label,
+                      style(TEXT_SCALE, MP_TEXT_RIGHT, MP_TEXT_MIDDLE, INK));
+        } else {
+            int x = (int)lround(mp_plot_x(a, v));
+            mp_fill_rect(c, x, a->top + 1, x + 1, a->bottom - 1, GRID);
+            mp_fill_rect(c, x - 1, a->bottom + 1, x + 1, a->bottom + 1 + TICK_LEN, INK);
+            draw_text(c, x, a->bottom + 1 + TICK_LEN + TICK_GAP, label,
+                      style(TEXT_SCALE, MP_TEXT_CENTER, MP_TEXT_TOP, INK));
+        }
+    }
+}
+
+static void draw_series(mp_canvas *c, const mp_plot_area *a, const mp_series *s, mp_rgb color) {
+    double *px = mp_calloc(s->n, sizeof *px), *py = mp_calloc(s->n, sizeof *py);
+    for (int i = 0; i < s->n; i++) {
+        px[i] = mp_plot_x(a, s->x[i]);
+        py[i] = mp_plot_y(a, s->y[i]);
+    }
+    if (s->n == 1)
+        mp_draw_disc(c, px[0], py[0], DOT_RADIUS, color);
+    else
+        mp_draw_polyline(c, px, py, s->n, CURVE_WIDTH, color);
+    free(px);
+    free(py);
+}
+
+void mp_figure_draw(mp_canvas *c, const mp_figure *fig, mp_plot_area *area) {
+    mp_plot_area a = {0, PLOT_TOP, c->width - RIGHT_MARGIN, c->height - BOTTOM_MARGIN,
+                      fig->xmin, fig->xmax, fig->ymin, fig->ymax};
+    if (!(a.xmax > a.xmin)) a.xmax = a.xmin + 1;
+    if (!(fig->ymax > fig->ymin)) data_range(fig, &a.ymin, &a.ymax);
+    ticks xt = nice_ticks(a.xmin, a.xmax, X_TICKS, 1);
+    ticks yt = nice_ticks(a.ymin, a.ymax, Y_TICKS, 0);
+
+    /* the left margin holds the y label (turned, descenders included) and tick labels */
+    char label[64];
+    int widest = 0;
+    for (int i = 0; i < yt.count; i++) {
+        tick_label(label, sizeof label, &yt, i);
+        int w = mp_text_width(label, TEXT_SCALE);
+        if (w > widest) widest = w;
+    }
+    int ylabel_thickness = MP_FONT_H * TEXT_SCALE;
+    a.left = MARGIN + ylabel_thickness + LABEL_GAP + widest + TICK_GAP + TICK_LEN + FRAME / 2;
+
+    draw_axis_ticks(c, &a, &yt, 1);
+    draw_axis_ticks(c, &a, &xt, 0);
+
+    /* data (and the reference line) only inside the frame */
+    mp_canvas_clip(c, a.left + 1, a.top + 1, a.right - 1, a.bottom - 1);
+    if (!isnan(fig->ref_y)) {
+        double y = round(mp_plot_y(&a, fig->ref_y));  /* on a pixel boundary: crisp */
+        mp_draw_dashed_line(c, a.left, y, a.right, y, REF_WIDTH, REF_DASH, REF_GAP, REF_GREY);
+    }
+    int points = 0;
+    for (int s = 0; s < fig->nseries; s++) {
+        draw_series(c, &a, &fig->series[s], mp_series_color(s));
+        points += fig->series[s].n;
+    }
+    mp_canvas_unclip(c);
+    if (points == 0)
+        draw_text(c, (a.left + a.right) / 2, (a.top + a.bottom) / 2, "no data",
+                  style(TEXT_SCALE, MP_TEXT_CENTER, MP_TEXT_MIDDLE, SOFT_INK));
+    mp_stroke_rect(c, a.left - FRAME / 2, a.top - FRAME / 2, a.right + FRAME / 2,
+                   a.bottom + FRAME / 2, FRAME, INK);
+
+    int centre = (a.left + a.right) / 2;
+    draw_text(c, centre, TITLE_TOP, fig->title, style(TITLE_SCALE, MP_TEXT_CENTER, MP_TEXT_TOP, INK));
+    if (fig->subtitle)
+        draw_text(c, centre, SUBTITLE_TOP, fig->subtitle,
+                  style(TEXT_SCALE, MP_TEXT_CENTER, MP_TEXT_TOP, SOFT_INK));
+    draw_text(c, centre, c->height - MARGIN, "episode",
+              style(TEXT_SCALE, MP_TEXT_CENTER, MP_TEXT_BASELINE, INK));
+    mp_text_style turned = style(TEXT_SCALE, MP_TEXT_CENTER, MP_TEXT_TOP, INK);
+    turned.rotated = 1;
+    mp_draw_text(c, MARGIN, (a.top + a.bottom) / 2, fig->ylabel, &turned);
+    draw_legend(c, fig, &a);
+    if (area) *area = a;
+}
+
+/* ---- the four figures of the release ---------------------------------------------- */
+
+static double accuracy_of(const mp_record *r, int curve) { (void)curve; return r->accuracy; }
+static double loss_of(const mp_record *r, int curve) { (void)curve; return r->loss; }
+/* the figure shows alpha_1..alpha_4 = angle_1..angle_4 (angle_0 and angle_5 say nothing) */
+static double alpha_of(const mp_record *r, int curve) { return r->angle[1 + curve]; }
+static double theta_of(const mp_record *r, int curve) { return r->theta[curve]; }
+
+/* What one figure shows. */
+typedef struct {
+    const char *file, *title, *ylabel;
+    double ymin, ymax;          /* ymin == ymax: from the data */
+    double ref_y;               /* NaN: no reference line */
+    int averaged;
+    int ncurves;
+    double (*value)(const mp_record *r, int curve);
+    const char *names[MP_THETAS];
+} figure_spec;
+
+static const figure_spec FIGURES[] = {
+    {.file = "meta_accuracy.png", .title = "Meta accuracy", .ylabel = "accuracy",
+     .ymin = 0, .ymax = 1, .ref_y = NAN, .averaged = 1,
+     .ncurves = 1, .value = accuracy_of, .names = {"accuracy"}},
+    {.file = "meta_loss.png", .title = "Meta loss", .ylabel = "loss",
+     .ymin = 0, .ymax = 5, .ref_y = NAN, .averaged = 1,
+     .ncurves = 1, .value = loss_of, .names = {"loss"}},
+    {.file = "meta_angle.png", .title = "Meta angles", .ylabel = "angle (degrees)",
+     .ymin = 0, .ymax = 120, .ref_y = 90, .averaged = 1,
+     .ncurves = 4, .value = alpha_of, .names = {"alpha_1", "alpha_2", "alpha_3", "alpha_4"}},
+    {.file = "meta_params.png", .title = "Meta parameters", .ylabel = "theta",
+     .ymin = 0, .ymax = 0, .ref_y = NAN, .averaged = 0,
+     .ncurves = MP_THETAS, .value = theta_of,
+     .names = {"theta_0", "theta_1", "theta_2", "theta_3", "theta_4"}},
+};
+
+static void describe_values(char *buf, size_t cap, int n, int window, int averaged) {
+    if (n == 0)
+        snprintf(buf, cap, "no episodes yet");
+    else if (!averaged || window <= 1)
+        snprintf(buf, cap, "%d episode%s, raw values", n, n == 1 ? "" : "s");
+    else if (n < window)
+        snprintf(buf, cap, "%d episode%s, raw values (fewer than the %d-episode average window)",
+                 n, n == 1 ? "" : "s", window);
+    else
+        snprintf(buf, cap, "%d episodes, moving average over %d", n, window);
+}
+
+static int plot_one(const char *run_dir, const figure_spec *spec, const mp_record *rec, int n,
+                    int window, const double *episode, double *scratch, mp_err *err) {
+    char subtitle[128];
+    describe_values(subtitle, sizeof subtitle, n, window, spec->averaged);
+    mp_figure fig = {.title = spec->title, .subtitle = subtitle, .ylabel = spec->ylabel,
+                     .xmin = 0, .xmax = 1, .ymin = spec->ymin, .ymax = spec->ymax,
+                     .ref_y = spec->ref_y, .nseries = spec->ncurves};
+    if (n > 0) { /* the axis starts before the first episode; one episode sits in the middle */
+        fig.xmin = episode[0] - 1;
+        fig.xmax = n == 1 ? episode[0] + 1 : episode[n - 1];
+    }
+    /* scratch: the raw values, then x and y of every curve */
+    double *raw = scratch;
+    for (int k = 0; k < spec->ncurves; k++) {
+        double *x = scratch + (size_t)n * (1 + 2 * k), *y = x + n;
+        for (int r = 0; r < n; r++) raw[r] = spec->value(&rec[r], k);
+        fig.series[k] = (mp_series){spec->names[k], x, y,
+                                    mp_moving_average(raw, n, spec->averaged ? window : 1, x, y,
+                                                      episode)};
+    }
+    mp_canvas *c = mp_canvas_new(MP_FIGURE_W, MP_FIGURE_H, err);
+    if (!c) return -1;
+    mp_figure_draw(c, &fig, NULL);
+    size_t len = strlen(run_dir) + strlen(spec->file) + 2;
+    char *path = mp_malloc(len);
+    snprintf(path, len, "%s/%s", run_dir, spec->file);
+    int rc = mp_canvas_save_png(c, path, err);
+    free(path);
+    mp_canvas_free(c);
+    return rc;
+}
+
+int mp_plot_all(const char *run_dir, const mp_record *rec, int n, int avg_window, mp_err *err) {
+    if (n < 0) n = 0;
+    double *episode = mp_calloc(n, sizeof *episode);
+    for (int r = 0; r < n; r++) episode[r] = (double)rec[r].episode;
+    double *scratch = mp_calloc((size_t)n * (1 + 2 * MP_THETAS), sizeof *scratch);
+    int rc = 0;
+    for (size_t f = 0; f < sizeof FIGURES / sizeof FIGURES[0] && rc == 0; f++)
+        rc = plot_one(run_dir, &FIGURES[f], rec, n, avg_window, episode, scratch, err);
+    free(scratch);
+    free(episode);
+    return rc;
+}

@@ -1,0 +1,77 @@
+#include "metaplast/runlog.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const char mp_csv_header[] =
+    "episode,loss,accuracy,theta_0,theta_1,theta_2,theta_3,theta_4,E1_1,E1_2,E1_3,E1_4,E1_5,"
+    "angle_0,angle_1,angle_2,angle_3,angle_4,angle_5,grad_0,grad_1,grad_2,grad_3,grad_4,seconds\n";
+
+void mp_format_console_line(const mp_record *r, char *buf, size_t cap) {
+    snprintf(buf, cap,
+             "Train Episode: %ld\tLoss: %.6f\tAccuracy: %.3f\tMetaParam_1: %.6f\tMetaParam_2: %.6f\t"
+             "MetaParam_3: %.6f\tMetaParam_4: %.6f\tMetaParam_5: %.6f",
+             r->episode, r->loss, r->accuracy, r->theta[0], r->theta[1], r->theta[2], r->theta[3], r->theta[4]);
+}
+
+int mp_format_csv_row(const mp_record *r, char *buf, size_t cap) {
+    /* %.17g round-trips a double exactly; the C locale (never changed) gives '.' */
+    int n = snprintf(buf, cap, "%ld,%.17g,%.17g", r->episode, r->loss, r->accuracy);
+    const double *cols[] = {r->theta, r->E1, r->angle, r->grad};
+    const int counts[] = {MP_THETAS, MP_LAYERS, MP_LAYERS + 1, MP_THETAS};
+    for (int c = 0; c < 4; c++)
+        for (int i = 0; i < counts[c]; i++) n += snprintf(buf + n, cap - (size_t)n, ",%.17g", cols[c][i]);
+    n += snprintf(buf + n, cap - (size_t)n, ",%.6f\n", r->seconds);
+    return n;
+}
+
+/* write(2) until done: a regular file takes a short row in one call. */
+static int write_all(int fd, const char *buf, size_t n, const char *path, mp_err *err) {
+    while (n > 0) {
+        ssize_t w = write(fd, buf, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return mp_errf(err, "%s: write failed: %s", path, strerror(errno));
+        }
+        buf += w, n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int open_append(const char *path, mp_err *err) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) mp_errf(err, "%s: cannot open for writing: %s", path, strerror(errno));
+    return fd;
+}
+
+int mp_runlog_open(mp_runlog *log, const char *run_dir, mp_err *err) {
+    snprintf(log->csv_path, sizeof log->csv_path, "%s/metrics.csv", run_dir);
+    snprintf(log->params_path, sizeof log->params_path, "%s/params.txt", run_dir);
+    log->csv_fd = log->params_fd = -1;
+    if ((log->csv_fd = open_append(log->csv_path, err)) < 0) return -1;
+    struct stat st;
+    if (fstat(log->csv_fd, &st) == 0 && st.st_size == 0 &&
+        write_all(log->csv_fd, mp_csv_header, strlen(mp_csv_header), log->csv_path, err) != 0)
+        return -1;
+    if ((log->params_fd = open_append(log->params_path, err)) < 0) return -1;
+    return 0;
+}
+
+int mp_runlog_append(mp_runlog *log, const mp_record *rec, mp_err *err) {
+    char row[2048];
+    int n = mp_format_csv_row(rec, row, sizeof row);
+    if (write_all(log->csv_fd, row, (size_t)n, log->csv_path, err) != 0) return -1;
+    mp_format_console_line(rec, row, sizeof row - 1);
+    strcat(row, "\n");
+    return write_all(log->params_fd, row, strlen(row), log->params_path, err);
+}
+
+void mp_runlog_close(mp_runlog *log) {
+    if (log->csv_fd >= 0) close(log->csv_fd);
+    if (log->params_fd >= 0) close(log->params_fd);
+    log->csv_fd = log->params_fd = -1;
+}

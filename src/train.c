@@ -1,0 +1,229 @@
+#include "metaplast/train.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <time.h>
+
+#include "metaplast/gradcheck.h"
+#include "metaplast/plot.h"
+#include "metaplast/runlog.h"
+#include "metaplast/rules.h"
+#include "metaplast/util.h"
+
+static const int hidden_widths[] = {170, 130, 100, 70};
+
+mp_arch mp_config_arch(const mp_config *cfg, const mp_dataset *ds) {
+    mp_arch a;
+    a.n[0] = cfg->dim * cfg->dim;
+    for (int l = 1; l < MP_LAYERS; l++) a.n[l] = hidden_widths[l - 1];
+    a.n[MP_LAYERS] = ds->nclasses;
+    a.sym = cfg->fbk_sym;
+    a.terms = mp_rule_mask(cfg->vec, cfg->nvec);
+    return a;
+}
+
+void mp_trainer_init(mp_trainer *tr, const mp_config *cfg, const mp_dataset *ds) {
+    memset(tr, 0, sizeof *tr);
+    tr->cfg = cfg;
+    tr->ds = ds;
+    tr->arch = mp_config_arch(cfg, ds);
+    tr->T = cfg->M * cfg->K;
+    tr->NQ = cfg->M * cfg->Q;
+    mp_rng_seed(&tr->rng, (uint64_t)cfg->seed);
+    mp_task_init(&tr->task, cfg->M, cfg->K, cfg->Q);
+    tr->ep = mp_episode_new_f32(&tr->arch, tr->T, tr->NQ);
+    size_t nw = mp_arch_weight_count(&tr->arch), n0 = (size_t)tr->arch.n[0];
+    tr->W0 = mp_malloc(nw * sizeof(float));
+    tr->B0 = cfg->fbk_sym ? NULL : mp_malloc(nw * sizeof(float));
+    tr->x_train = mp_malloc((size_t)tr->T * n0 * sizeof(float));
+    tr->x_query = mp_malloc((size_t)tr->NQ * n0 * sizeof(float));
+    tr->y_train = mp_malloc((size_t)tr->T * sizeof(int));
+    tr->y_query = mp_malloc((size_t)tr->NQ * sizeof(int));
+    tr->theta[0] = cfg->a;
+    mp_adam_init(&tr->adam, cfg->lr_meta);
+}
+
+void mp_trainer_free(mp_trainer *tr) {
+    mp_episode_free_f32(tr->ep);
+    mp_task_free(&tr->task);
+    free(tr->W0), free(tr->B0), free(tr->x_train), free(tr->x_query), free(tr->y_train), free(tr->y_query);
+}
+
+/* Xavier/Glorot uniform: each entry uniform(-r, r), r = sqrt(6 / (n_in + n_out)). */
+static void xavier_uniform(mp_rng *rng, const mp_arch *a, float *W) {
+    for (int l = 1; l <= MP_LAYERS; l++) {
+        double r = sqrt(6.0 / (a->n[l - 1] + a->n[l]));
+        float *Wl = W + mp_arch_offset(a, l);
+        size_t count = (size_t)a->n[l] * (size_t)a->n[l - 1];
+        for (size_t i = 0; i < count; i++) Wl[i] = (float)((2 * mp_rng_uniform(rng) - 1) * r);
+    }
+}
+
+static void load_images(const mp_dataset *ds, const int *index, int count, float *x, int *y) {
+    size_t n0 = (size_t)ds->dim * (size_t)ds->dim;
+    for (int s = 0; s < count; s++) {
+        const uint8_t *px = ds->pixels + (size_t)index[s] * n0;
+        for (size_t k = 0; k < n0; k++) x[(size_t)s * n0 + k] = (float)px[k] / 255.0f;
+        y[s] = ds->labels[index[s]];
+    }
+}
+
+void mp_trainer_draw(mp_trainer *tr) {
+    mp_task_draw(&tr->task, tr->ds, &tr->rng);
+    xavier_uniform(&tr->rng, &tr->arch, tr->W0);
+    if (tr->B0) xavier_uniform(&tr->rng, &tr->arch, tr->B0);
+    load_images(tr->ds, tr->task.train, tr->T, tr->x_train, tr->y_train);
+    load_images(tr->ds, tr->task.query, tr->NQ, tr->x_query, tr->y_query);
+}
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int mp_trainer_episode(mp_trainer *tr, mp_record *rec, char *why, size_t why_cap) {
+    double start = now_seconds();
+    mp_trainer_draw(tr);
+    mp_episode_out out;
+    int rc = mp_episode_run_f32(tr->ep, tr->W0, tr->B0, tr->theta, tr->cfg->lamb, tr->x_train, tr->y_train, tr->T,
+                                tr->x_query, tr->y_query, tr->NQ, MP_EPISODE_GRAD | MP_EPISODE_STATS, &out);
+    memset(rec, 0, sizeof *rec);
+    rec->episode = tr->episode + 1;
+    rec->loss = out.loss;
+    rec->accuracy = out.accuracy;
+    memcpy(rec->theta, tr->theta, sizeof rec->theta);
+    memcpy(rec->E1, out.E1, sizeof rec->E1);
+    memcpy(rec->angle, out.angle, sizeof rec->angle);
+    memcpy(rec->grad, out.grad, sizeof rec->grad);
+    if (rc != 0) {
+        snprintf(why, why_cap, "%s", !isfinite(out.loss) ? "the query loss is not finite"
+                                     : "the adapted weights or the meta-gradient are not finite");
+        return -1;
+    }
+    mp_adam_step(&tr->adam, tr->theta, out.grad);
+    for (int k = 0; k < MP_THETAS; k++)
+        if (!isfinite(tr->theta[k])) {
+            snprintf(why, why_cap, "theta%d is not finite after the Adam step", k);
+            return -1;
+        }
+    tr->episode++;
+    rec->seconds = now_seconds() - start;
+    return 0;
+}
+
+int mp_gradcheck_main(const mp_config *cfg, const mp_dataset *ds, FILE *out) {
+    mp_trainer tr;
+    mp_trainer_init(&tr, cfg, ds);
+    mp_trainer_draw(&tr);
+    size_t nw = mp_arch_weight_count(&tr.arch), n0 = (size_t)tr.arch.n[0];
+    double *W = mp_malloc(nw * sizeof(double)), *B = tr.B0 ? mp_malloc(nw * sizeof(double)) : NULL;
+    double *xt = mp_malloc((size_t)tr.T * n0 * sizeof(double)), *xq = mp_malloc((size_t)tr.NQ * n0 * sizeof(double));
+    for (size_t i = 0; i < nw; i++) W[i] = tr.W0[i];
+    for (size_t i = 0; B && i < nw; i++) B[i] = tr.B0[i];
+    for (size_t i = 0; i < (size_t)tr.T * n0; i++) xt[i] = tr.x_train[i];
+    for (size_t i = 0; i < (size_t)tr.NQ * n0; i++) xq[i] = tr.x_query[i];
+    /* theta as training starts: (a, 0, 0, 0, 0) */
+    mp_gradcheck_row rows[MP_THETAS];
+    double worst;
+    int nrows = mp_gradcheck(&tr.arch, W, B, tr.theta, cfg->lamb, xt, tr.y_train, tr.T, xq, tr.y_query, tr.NQ, rows,
+                             &worst);
+    int status = 1;
+    if (nrows < 0) {
+        fprintf(out, "gradcheck: the episode diverged (non-finite loss or weights)\n");
+    } else {
+        fprintf(out, "gradcheck: fbk %s, T = %d steps, %d queries, double precision, central differences\n",
+                cfg->fbk_sym ? "sym" : "fix", tr.T, tr.NQ);
+        fprintf(out, "%-8s %-12s %24s %24s %12s\n", "theta", "term", "analytic", "numeric", "rel_error");
+        for (int r = 0; r < nrows; r++)
+            fprintf(out, "theta%-3d %-12s %24.15e %24.15e %12.3e\n", rows[r].theta, mp_rule_name(rows[r].theta),
+                    rows[r].analytic, rows[r].numeric, rows[r].rel_error);
+        status = worst <= MP_GRADCHECK_TOLERANCE ? 0 : 1;
+        fprintf(out, "worst relative error %.3e, tolerance %.0e: %s\n", worst, MP_GRADCHECK_TOLERANCE,
+                status == 0 ? "PASS" : "FAIL");
+    }
+    free(W), free(B), free(xt), free(xq);
+    mp_trainer_free(&tr);
+    return status;
+}
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig) { stop_signal = sig; }
+
+void mp_install_stop_handlers(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+static int write_plots(const char *run_dir, const mp_record *rec, long n, int avg_window) {
+    mp_err err;
+    if (mp_plot_all(run_dir, rec, (int)n, avg_window, &err) != 0) {
+        fprintf(stderr, "metaplast: %s\n", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+int mp_train_run(const mp_config *cfg, const mp_dataset *ds, const char *run_dir, FILE *out) {
+    mp_err err;
+    mp_runlog log;
+    if (mp_runlog_open(&log, run_dir, &err) != 0) {
+        fprintf(stderr, "metaplast: %s\n", err.msg);
+        mp_runlog_close(&log);
+        return MP_EXIT_RUNTIME;
+    }
+    mp_trainer tr;
+    mp_trainer_init(&tr, cfg, ds);
+    long cap = 1024, n = 0;
+    mp_record *history = mp_malloc((size_t)cap * sizeof *history);
+    int status = MP_EXIT_OK;
+    while (tr.episode < cfg->episodes) {
+        if (n == cap) {
+            cap *= 2;
+            history = realloc(history, (size_t)cap * sizeof *history);
+            if (!history) {
+                fprintf(stderr, "metaplast: out of memory for the episode history\n");
+                exit(MP_EXIT_RUNTIME);
+            }
+        }
+        mp_record *rec = &history[n];
+        char why[256], line[512];
+        int diverged = mp_trainer_episode(&tr, rec, why, sizeof why) != 0;
+        if (mp_runlog_append(&log, rec, &err) != 0) {
+            fprintf(stderr, "metaplast: %s\n", err.msg);
+            status = MP_EXIT_RUNTIME;
+            break;
+        }
+        n++;
+        mp_format_console_line(rec, line, sizeof line);
+        fprintf(out, "%s\n", line);
+        fflush(out);
+        if (diverged) {
+            fprintf(stderr, "metaplast: episode %ld diverged: %s; stopping (everything written so far is kept)\n",
+                    rec->episode, why);
+            status = MP_EXIT_RUNTIME;
+            break;
+        }
+        if (stop_signal) break;
+        if (cfg->plot_every > 0 && tr.episode % cfg->plot_every == 0 && write_plots(run_dir, history, n, cfg->avg_window))
+            status = MP_EXIT_RUNTIME;
+        if (status != MP_EXIT_OK) break;
+    }
+    if (write_plots(run_dir, history, n, cfg->avg_window) != 0 && status == MP_EXIT_OK) status = MP_EXIT_RUNTIME;
+    if (stop_signal && status == MP_EXIT_OK) {
+        fprintf(stderr, "metaplast: stopped by signal %d after episode %ld; results are in %s\n", (int)stop_signal,
+                tr.episode, run_dir);
+        status = 128 + (int)stop_signal;
+    }
+    mp_runlog_close(&log);
+    mp_trainer_free(&tr);
+    free(history);
+    return status;
+}

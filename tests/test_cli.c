@@ -1,0 +1,402 @@
+/* The command line: defaults, both flag syntaxes, --vec forms, every validation rule,
+ * the help text, the data checks, and args.txt written and read back. */
+#include "testutil.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metaplast/cli.h"
+
+static char out_text[32768], err_text[4096];
+
+/* Runs mp_cli_parse on "metaplast" + args (NULL-terminated), capturing out and err. */
+static int parse_list(mp_config *cfg, const char *const *args) {
+    char *argv[64];
+    int argc = 0;
+    argv[argc++] = "metaplast";
+    while (*args) argv[argc++] = (char *)*args++;
+    char *obuf = NULL, *ebuf = NULL;
+    size_t on = 0, en = 0;
+    FILE *out = open_memstream(&obuf, &on), *err = open_memstream(&ebuf, &en);
+    assert_non_null(out);
+    assert_non_null(err);
+    int rc = mp_cli_parse(argc, argv, cfg, out, err);
+    fclose(out);
+    fclose(err);
+    snprintf(out_text, sizeof out_text, "%s", obuf);
+    snprintf(err_text, sizeof err_text, "%s", ebuf);
+    free(obuf);
+    free(ebuf);
+    return rc;
+}
+#define PARSE(cfg, ...) parse_list((cfg), (const char *const[]){__VA_ARGS__, NULL})
+
+/* Every flag's name, written out independently of the parser's table. */
+static const char *const all_flags[] = {"gpu_mode", "seed", "database", "dim", "test_name", "episodes", "K",
+                                        "Q", "M", "lamb", "lr_meta", "a", "res", "avg_window", "vec", "fbk",
+                                        "data_dir", "plot_every", "gradcheck", "resume"};
+enum { NALL = sizeof all_flags / sizeof all_flags[0] };
+
+static void test_defaults(void **state) {
+    (void)state;
+    mp_config c;
+    assert_int_equal(PARSE(&c, NULL), MP_CLI_RUN);
+    assert_string_equal(err_text, "");
+    assert_int_equal(c.gpu_mode, 1);
+    assert_int_equal(c.seed, 1);
+    assert_string_equal(c.database, "emnist");
+    assert_int_equal(c.dim, 28);
+    assert_string_equal(c.test_name, "");
+    assert_int_equal(c.episodes, 600);
+    assert_int_equal(c.K, 50);
+    assert_int_equal(c.Q, 10);
+    assert_int_equal(c.M, 5);
+    assert_true(c.lamb == 0.0);
+    assert_true(c.lr_meta == 1e-3);
+    assert_true(c.a == 1e-3);
+    assert_string_equal(c.res, "results");
+    assert_int_equal(c.avg_window, 10);
+    assert_int_equal(c.nvec, 0);
+    assert_int_equal(c.fbk_sym, 0);
+    assert_string_equal(c.data_dir, "data");
+    assert_int_equal(c.plot_every, 0);
+    assert_int_equal(c.gradcheck, 0);
+    assert_string_equal(c.resume, "");
+
+    mp_config d;
+    mp_config_defaults(&d);
+    assert_memory_equal(&c, &d, sizeof c);
+}
+
+static void test_both_syntaxes(void **state) {
+    (void)state;
+    mp_config c;
+    assert_int_equal(PARSE(&c, "--K", "7", "--Q=3", "--M", "4", "--episodes=12", "--lamb", "0.5", "--lr_meta=2e-4",
+                           "--a", "-2e-3", "--seed=-5", "--dim", "14", "--test_name=", "--res", "out dir",
+                           "--database=emnist_bymerge", "--fbk=sym", "--gpu_mode", "0", "--avg_window=3",
+                           "--data_dir", "../shared/data", "--plot_every=50", "--gradcheck", "--resume", "r/x_1"),
+                     MP_CLI_RUN);
+    assert_string_equal(err_text, "");
+    assert_int_equal(c.K, 7);
+    assert_int_equal(c.Q, 3);
+    assert_int_equal(c.M, 4);
+    assert_int_equal(c.episodes, 12);
+    assert_true(c.lamb == 0.5);
+    assert_true(c.lr_meta == 2e-4);
+    assert_true(c.a == -2e-3);
+    assert_int_equal(c.seed, -5);
+    assert_int_equal(c.dim, 14);
+    assert_string_equal(c.test_name, "");
+    assert_string_equal(c.res, "out dir");
+    assert_string_equal(c.database, "emnist_bymerge");
+    assert_int_equal(c.fbk_sym, 1);
+    assert_int_equal(c.gpu_mode, 0);
+    assert_int_equal(c.avg_window, 3);
+    assert_string_equal(c.data_dir, "../shared/data");
+    assert_int_equal(c.plot_every, 50);
+    assert_int_equal(c.gradcheck, 1);
+    assert_string_equal(c.resume, "r/x_1");
+
+    /* the last occurrence wins, as with the release's argparse */
+    assert_int_equal(PARSE(&c, "--K", "7", "--K=8"), MP_CLI_RUN);
+    assert_int_equal(c.K, 8);
+    /* the caps themselves are accepted */
+    assert_int_equal(PARSE(&c, "--episodes", "1000000000", "--K", "100000", "--Q", "100000", "--M", "10000",
+                           "--dim", "128", "--seed", "-9223372036854775808"),
+                     MP_CLI_RUN);
+    assert_int_equal(c.seed, LLONG_MIN);
+}
+
+static void test_vec_forms(void **state) {
+    (void)state;
+    mp_config c;
+    assert_int_equal(PARSE(&c, "--vec", "1", "2", "--fbk", "fix"), MP_CLI_RUN);
+    assert_int_equal(c.nvec, 2);
+    assert_int_equal(c.vec[0], 1);
+    assert_int_equal(c.vec[1], 2);
+    assert_int_equal(c.fbk_sym, 0);
+
+    assert_int_equal(PARSE(&c, "--vec", "2", "1"), MP_CLI_RUN); /* order kept */
+    assert_int_equal(c.nvec, 2);
+    assert_int_equal(c.vec[0], 2);
+
+    assert_int_equal(PARSE(&c, "--vec"), MP_CLI_RUN);
+    assert_int_equal(c.nvec, 0);
+    assert_int_equal(PARSE(&c, "--vec", "--K", "3"), MP_CLI_RUN);
+    assert_int_equal(c.nvec, 0);
+    assert_int_equal(c.K, 3);
+
+    assert_int_equal(PARSE(&c, "--vec=1"), MP_CLI_RUN);
+    assert_int_equal(c.nvec, 1);
+    assert_int_equal(c.vec[0], 1);
+
+    assert_int_equal(PARSE(&c, "--vec", "1,2"), MP_CLI_RUN);
+    assert_int_equal(c.nvec, 2);
+
+    assert_int_equal(PARSE(&c, "--vec", "1", "--vec", "2"), MP_CLI_RUN); /* last wins */
+    assert_int_equal(c.nvec, 1);
+    assert_int_equal(c.vec[0], 2);
+}
+
+/* Each rule: the arguments, then strings the message must contain (the flag, the value). */
+static const struct {
+    const char *args[6];
+    const char *needs[3];
+} invalid[] = {
+    /* unknown flags, stray arguments, missing values */
+    {{"--nope", "1"}, {"unknown flag", "--nope"}},
+    {{"--nope=1"}, {"unknown flag", "--nope"}},
+    {{"-K", "5"}, {"unknown flag", "-K"}},
+    {{"--k", "5"}, {"unknown flag", "--k"}},
+    {{"stray"}, {"unexpected argument", "stray"}},
+    {{"--K", "5", "6"}, {"unexpected argument", "'6'"}},
+    {{"--K"}, {"--K", "missing value"}},
+    {{"--K", "--M", "5"}, {"--K", "missing value"}},
+    {{"--test_name", "-h"}, {"--test_name", "missing value"}},
+    {{"--gradcheck=1"}, {"--gradcheck", "no value", "'1'"}},
+    /* not numbers, or partly numbers */
+    {{"--K", "abc"}, {"--K", "'abc'", "not an integer"}},
+    {{"--K=abc"}, {"--K", "'abc'", "not an integer"}},
+    {{"--K", "12abc"}, {"--K", "'12abc'", "not an integer"}},
+    {{"--K", ""}, {"--K", "''", "not an integer"}},
+    {{"--K", " 5"}, {"--K", "' 5'", "not an integer"}},
+    {{"--K", "5.0"}, {"--K", "'5.0'", "not an integer"}},
+    {{"--episodes", "1e12"}, {"--episodes", "'1e12'", "not an integer"}},
+    {{"--seed", "0x10"}, {"--seed", "'0x10'", "not an integer"}},
+    {{"--lamb", "x0.1"}, {"--lamb", "'x0.1'", "not a number"}},
+    {{"--lr_meta", "0.1x"}, {"--lr_meta", "'0.1x'", "not a number"}},
+    {{"--a", ""}, {"--a", "''", "not a number"}},
+    /* out of range */
+    {{"--episodes", "0"}, {"--episodes", "'0'", "out of range"}},
+    {{"--K", "0"}, {"--K", "'0'", "out of range"}},
+    {{"--Q", "0"}, {"--Q", "'0'", "out of range"}},
+    {{"--M", "0"}, {"--M", "'0'", "out of range"}},
+    {{"--M", "-3"}, {"--M", "'-3'", "out of range"}},
+    {{"--dim", "0"}, {"--dim", "'0'", "out of range"}},
+    {{"--avg_window", "0"}, {"--avg_window", "'0'", "out of range"}},
+    {{"--plot_every", "-1"}, {"--plot_every", "'-1'", "out of range"}},
+    {{"--gpu_mode", "2"}, {"--gpu_mode", "'2'", "0 or 1"}},
+    {{"--lr_meta", "0"}, {"--lr_meta", "'0'", "> 0"}},
+    {{"--lr_meta", "-1e-3"}, {"--lr_meta", "'-1e-3'", "> 0"}},
+    {{"--lamb", "-0.1"}, {"--lamb", "'-0.1'", ">= 0"}},
+    {{"--fbk", "foo"}, {"--fbk", "'foo'", "fix, sym"}},
+    {{"--fbk", "FIX"}, {"--fbk", "'FIX'", "fix, sym"}},
+    {{"--vec", "3"}, {"--vec", "'3'", "rule pool"}},
+    {{"--vec", "0"}, {"--vec", "'0'", "rule pool"}},
+    {{"--vec", "-1"}, {"--vec", "'-1'", "rule pool"}},
+    {{"--vec", "x"}, {"--vec", "'x'", "not an integer"}},
+    {{"--vec", "1", "1"}, {"--vec", "1", "twice"}},
+    {{"--vec=2,2"}, {"--vec", "2", "twice"}},
+    {{"--database", "mnist"}, {"--database", "'mnist'", "emnist, emnist_bymerge, fashion_mnist"}},
+    {{"--res", ""}, {"--res", "''", "must not be empty"}},
+    {{"--data_dir="}, {"--data_dir", "''", "must not be empty"}},
+    {{"--test_name", "a\nb"}, {"--test_name", "line break"}},
+    /* NaN and Inf in every float flag */
+    {{"--lamb", "nan"}, {"--lamb", "'nan'", "not a finite number"}},
+    {{"--lr_meta", "inf"}, {"--lr_meta", "'inf'", "not a finite number"}},
+    {{"--a", "-inf"}, {"--a", "'-inf'", "not a finite number"}},
+    {{"--a", "NaN"}, {"--a", "'NaN'", "not a finite number"}},
+    {{"--lamb", "1e999"}, {"--lamb", "'1e999'", "not a finite number"}},
+    /* adversarial sizes: caps and overflow */
+    {{"--episodes", "1000000001"}, {"--episodes", "'1000000001'", "1 to 1000000000"}},
+    {{"--K", "1000000000"}, {"--K", "'1000000000'", "1 to 100000"}},
+    {{"--Q", "100001"}, {"--Q", "'100001'", "1 to 100000"}},
+    {{"--M", "10001"}, {"--M", "'10001'", "1 to 10000"}},
+    {{"--dim", "100000"}, {"--dim", "'100000'", "1 to 128"}},
+    {{"--avg_window", "2147483648"}, {"--avg_window", "'2147483648'", "out of range"}},
+    {{"--seed", "9223372036854775808"}, {"--seed", "'9223372036854775808'", "out of range"}},
+    {{"--episodes", "-99999999999999999999"}, {"--episodes", "'-99999999999999999999'", "out of range"}},
+    {{"--vec", "99999999999999999999"}, {"--vec", "'99999999999999999999'", "rule pool"}},
+};
+
+static void test_validation(void **state) {
+    (void)state;
+    for (size_t i = 0; i < sizeof invalid / sizeof invalid[0]; i++) {
+        mp_config c;
+        int rc = parse_list(&c, invalid[i].args);
+        int named = strncmp(err_text, "metaplast: ", 11) == 0;
+        for (int k = 0; k < 3 && invalid[i].needs[k]; k++) named = named && strstr(err_text, invalid[i].needs[k]);
+        if (rc != MP_CLI_ERROR || !named)
+            fail_msg("case %zu (%s %s): rc %d, message: %s", i, invalid[i].args[0],
+                     invalid[i].args[1] ? invalid[i].args[1] : "", rc, err_text);
+    }
+}
+
+static void test_too_long_string(void **state) {
+    (void)state;
+    char name[300];
+    memset(name, 'x', sizeof name - 1);
+    name[sizeof name - 1] = '\0';
+    mp_config c;
+    assert_int_equal(PARSE(&c, "--test_name", name), MP_CLI_ERROR);
+    assert_non_null(strstr(err_text, "--test_name"));
+    assert_non_null(strstr(err_text, "too long"));
+    name[255] = '\0'; /* 255 bytes fit in test_name[256] */
+    assert_int_equal(PARSE(&c, "--test_name", name), MP_CLI_RUN);
+}
+
+static void test_help(void **state) {
+    (void)state;
+    mp_config c;
+    assert_int_equal(PARSE(&c, "--help"), MP_CLI_HELP);
+    assert_string_equal(err_text, "");
+    for (int i = 0; i < NALL; i++) {
+        char with_value[64], switch_only[64];
+        snprintf(with_value, sizeof with_value, "\n  --%s ", all_flags[i]);
+        snprintf(switch_only, sizeof switch_only, "\n  --%s\n", all_flags[i]);
+        if (!strstr(out_text, with_value) && !strstr(out_text, switch_only))
+            fail_msg("help does not list --%s", all_flags[i]);
+    }
+    static const char *const facts[] = {"-h, --help", "default: 50", "default: 1e-3", "default: emnist",
+                                        "default: ''", "default: []", "default: fix", "default: results",
+                                        "runs on the CPU", "1 = eHebb", "2 = Oja", "feedback alignment",
+                                        "backprop", "emnist_bymerge", "fashion_mnist", "--name=value"};
+    for (size_t i = 0; i < sizeof facts / sizeof facts[0]; i++)
+        if (!strstr(out_text, facts[i])) fail_msg("help lacks '%s'", facts[i]);
+    /* -h works too, also after other flags */
+    assert_int_equal(PARSE(&c, "--K", "3", "-h"), MP_CLI_HELP);
+    assert_non_null(strstr(out_text, "--gradcheck"));
+}
+
+static void test_check_data(void **state) {
+    (void)state;
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *err = open_memstream(&buf, &n);
+    mp_config c;
+    mp_config_defaults(&c);
+    assert_int_equal(mp_config_check_data(&c, 47, 400, err), MP_CLI_RUN);
+    c.M = 47;
+    c.K = 390;
+    assert_int_equal(mp_config_check_data(&c, 47, 400, err), MP_CLI_RUN); /* both limits reached exactly */
+    fflush(err);
+    assert_int_equal(n, 0);
+
+    c.M = 48;
+    assert_int_equal(mp_config_check_data(&c, 47, 400, err), MP_CLI_ERROR);
+    fflush(err);
+    assert_non_null(strstr(buf, "--M"));
+    assert_non_null(strstr(buf, "48"));
+    assert_non_null(strstr(buf, "47"));
+
+    rewind(err);
+    c.M = 5;
+    c.K = 391;
+    assert_int_equal(mp_config_check_data(&c, 47, 400, err), MP_CLI_ERROR);
+    fflush(err);
+    assert_non_null(strstr(buf, "--K"));
+    assert_non_null(strstr(buf, "--Q"));
+    assert_non_null(strstr(buf, "401"));
+    assert_non_null(strstr(buf, "400"));
+    fclose(err);
+    free(buf);
+}
+
+/* The args.txt lines of c, into a buffer the caller owns. */
+static void args_text(const mp_config *c, char *text, size_t cap) {
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&buf, &n);
+    assert_int_equal(mp_config_write_args(c, f), 0);
+    fclose(f);
+    assert_true(n < cap);
+    memcpy(text, buf, n + 1);
+    free(buf);
+}
+
+static void test_write_args_format(void **state) {
+    (void)state;
+    mp_config c;
+    assert_int_equal(PARSE(&c, "--vec", "1", "2"), MP_CLI_RUN);
+    char text[16384];
+    args_text(&c, text, sizeof text);
+    static const char *const lines[] = {"gpu_mode : 1\n", "seed : 1\n", "database : emnist\n", "dim : 28\n",
+                                        "test_name : \n", "episodes : 600\n", "K : 50\n", "lamb : 0\n",
+                                        "lr_meta : 0.001\n", "a : 0.001\n", "res : results\n", "vec : [1, 2]\n",
+                                        "fbk : fix\n", "gradcheck : False\n", "resume : \n"};
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
+        if (!strstr(text, lines[i])) fail_msg("args lack '%s' in:\n%s", lines[i], text);
+    /* one line per flag */
+    int nlines = 0;
+    for (const char *p = text; *p; p++) nlines += *p == '\n';
+    assert_int_equal(nlines, NALL);
+}
+
+static void write_file(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void test_args_round_trip(void **state) {
+    (void)state;
+    char *dir = tu_mkdtemp();
+    assert_non_null(dir);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/args.txt", dir);
+
+    mp_config c, back;
+    assert_int_equal(PARSE(&c, "--seed", "-9223372036854775808", "--lamb", "0.1", "--a", "-0.3333333333333333",
+                           "--lr_meta", "1e-300", "--test_name", " sweep : a/b ", "--vec", "2", "1", "--fbk", "sym",
+                           "--gradcheck", "--res", "/tmp/r", "--database", "fashion_mnist", "--episodes", "999999999"),
+                     MP_CLI_RUN);
+    char text[16384], again[16384], with_extras[16640];
+    args_text(&c, text, sizeof text);
+    /* rundir appends these; the reader skips lines that are not flags */
+    snprintf(with_extras, sizeof with_extras, "%simages_file : x.gz\nlabels_file : y.gz\nversion : 0.1.0\n", text);
+    write_file(path, with_extras);
+    mp_err err;
+    assert_int_equal(mp_config_read_args(path, &back, &err), 0);
+    assert_memory_equal(&c, &back, sizeof c); /* both start zeroed by mp_config_defaults */
+    args_text(&back, again, sizeof again);
+    assert_string_equal(text, again);
+
+    /* defaults round-trip too */
+    mp_config_defaults(&c);
+    args_text(&c, text, sizeof text);
+    write_file(path, text);
+    assert_int_equal(mp_config_read_args(path, &back, &err), 0);
+    assert_memory_equal(&c, &back, sizeof c);
+
+    /* a bad value names the file, the line and the flag */
+    write_file(path, "K : 0\n");
+    assert_int_equal(mp_config_read_args(path, &back, &err), -1);
+    assert_non_null(strstr(err.msg, path));
+    assert_non_null(strstr(err.msg, ":1:"));
+    assert_non_null(strstr(err.msg, "--K"));
+
+    /* a missing flag is refused */
+    char *resume_line = strstr(text, "resume : ");
+    assert_non_null(resume_line);
+    resume_line[0] = '\0'; /* drop the last line */
+    write_file(path, text);
+    assert_int_equal(mp_config_read_args(path, &back, &err), -1);
+    assert_non_null(strstr(err.msg, "resume"));
+
+    /* garbage */
+    write_file(path, "this is not an args file\n");
+    assert_int_equal(mp_config_read_args(path, &back, &err), -1);
+    assert_non_null(strstr(err.msg, ":1:"));
+
+    /* a file that is not there */
+    snprintf(path, sizeof path, "%s/missing.txt", dir);
+    assert_int_equal(mp_config_read_args(path, &back, &err), -1);
+    assert_non_null(strstr(err.msg, path));
+
+    tu_rmtree(dir);
+    free(dir);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),         cmocka_unit_test(test_both_syntaxes),
+        cmocka_unit_test(test_vec_forms),        cmocka_unit_test(test_validation),
+        cmocka_unit_test(test_too_long_string),  cmocka_unit_test(test_help),
+        cmocka_unit_test(test_check_data),       cmocka_unit_test(test_write_args_format),
+        cmocka_unit_test(test_args_round_trip),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,348 @@
+/* The figures: moving average against a direct computation; the four PNGs decode at
+ * their size and have curves, axes, background and reference line where they belong. */
+#include "testutil.h"
+
+#include <math.h>
+#include <png.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metaplast/plot.h"
+
+/* ---- moving average ---------------------------------------------------------------- */
+
+static double noise(unsigned *seed) {
+    *seed = *seed * 1103515245u + 12345u;
+    return ((*seed >> 8) & 0xffff) / 65535.0 - 0.5;
+}
+
+/* cmocka compares floats only in single precision */
+#define assert_near(got, want, tol) near_at(got, want, tol, __LINE__)
+static void near_at(double got, double want, double tol, int line) {
+    if (!(fabs(got - want) <= tol)) fail_msg("line %d: %.17g, wanted %.17g", line, got, want);
+}
+
+static void test_moving_average_matches_direct(void **state) {
+    (void)state;
+    enum { N = 57 };
+    double v[N], ep[N], ox[N], oy[N];
+    unsigned seed = 3;
+    for (int i = 0; i < N; i++) v[i] = 10 * noise(&seed), ep[i] = 101 + 2 * i;
+    const int windows[] = {1, 2, 3, 10, N - 1, N};
+    for (size_t w = 0; w < sizeof windows / sizeof *windows; w++) {
+        int win = windows[w];
+        assert_int_equal(mp_moving_average(v, N, win, ox, oy, ep), N - win + 1);
+        for (int i = 0; i + win <= N; i++) {
+            double sum = 0;
+            for (int k = 0; k < win; k++) sum += v[i + k];
+            assert_near(oy[i], sum / win, 1e-12);
+            assert_near(ox[i], ep[i] + (win - 1), 0);  /* episodes 2 apart: centre */
+        }
+    }
+    /* window 1 is the data itself */
+    mp_moving_average(v, N, 1, ox, oy, ep);
+    assert_memory_equal(oy, v, sizeof v);
+    assert_memory_equal(ox, ep, sizeof ep);
+}
+
+static void test_moving_average_centres(void **state) {
+    (void)state;
+    const double v[] = {1, 2, 3, 4, 5, 6};
+    double ox[6], oy[6];
+    /* no x: episodes 1..n; an even window centres between two episodes */
+    assert_int_equal(mp_moving_average(v, 6, 4, ox, oy, NULL), 3);
+    assert_near(ox[0], 2.5, 0);
+    assert_near(oy[0], 2.5, 0);
+    assert_near(ox[2], 4.5, 0);
+    assert_near(oy[2], 4.5, 0);
+    assert_int_equal(mp_moving_average(v, 6, 3, ox, oy, NULL), 4);
+    assert_near(ox[0], 2, 0);
+    assert_near(oy[3], 5, 0);
+    /* window = n: one point, the mean, in the middle */
+    assert_int_equal(mp_moving_average(v, 6, 6, ox, oy, NULL), 1);
+    assert_near(ox[0], 3.5, 0);
+    assert_near(oy[0], 3.5, 0);
+}
+
+static void test_moving_average_short_runs_are_raw(void **state) {
+    (void)state;
+    const double v[] = {0.25, 0.5, 0.125}, ep[] = {7, 8, 9};
+    double ox[3], oy[3];
+    assert_int_equal(mp_moving_average(v, 3, 10, ox, oy, ep), 3);
+    assert_memory_equal(oy, v, sizeof v);
+    assert_memory_equal(ox, ep, sizeof ep);
+    assert_int_equal(mp_moving_average(v, 3, 0, ox, oy, ep), 3);  /* window < 1 counts as 1 */
+    assert_memory_equal(oy, v, sizeof v);
+    assert_int_equal(mp_moving_average(v, 0, 10, ox, oy, ep), 0);
+}
+
+static void test_moving_average_nan_leaves_a_gap(void **state) {
+    (void)state;
+    const double v[] = {1, 1, NAN, 1, 1, 1, 1};
+    double ox[7], oy[7];
+    assert_int_equal(mp_moving_average(v, 7, 2, ox, oy, NULL), 6);
+    const int gap[] = {0, 1, 1, 0, 0, 0};
+    for (int i = 0; i < 6; i++) assert_int_equal(isnan(oy[i]) != 0, gap[i]);
+    assert_near(oy[5], 1, 0);
+}
+
+/* ---- reading the figures back ------------------------------------------------------ */
+
+typedef struct {
+    int w, h;
+    unsigned char *rgb;
+} image;
+
+static image load_png(const char *path) {
+    png_image im;
+    memset(&im, 0, sizeof im);
+    im.version = PNG_IMAGE_VERSION;
+    if (!png_image_begin_read_from_file(&im, path)) fail_msg("cannot decode %s: %s", path, im.message);
+    im.format = PNG_FORMAT_RGB;
+    image out = {(int)im.width, (int)im.height, malloc(PNG_IMAGE_SIZE(im))};
+    assert_true(png_image_finish_read(&im, NULL, out.rgb, 0, NULL));
+    return out;
+}
+
+static image canvas_image(const mp_canvas *c) { return (image){c->width, c->height, c->rgb}; }
+
+static mp_rgb pixel(const image *im, int x, int y) {
+    const unsigned char *p = im->rgb + ((size_t)y * im->w + x) * 3;
+    return (mp_rgb){p[0], p[1], p[2]};
+}
+
+static int same(mp_rgb a, mp_rgb b) { return a.r == b.r && a.g == b.g && a.b == b.b; }
+static int dark(mp_rgb p) { return p.r < 90 && p.g < 90 && p.b < 90; }
+static int white(mp_rgb p) { return p.r == 255 && p.g == 255 && p.b == 255; }
+
+/* The frame around the plot area, found as the columns and rows that are mostly dark:
+ * the lines sit on the pixel boundaries left, top, right, bottom (2 pixels each). */
+static mp_plot_area find_frame(const image *im) {
+    mp_plot_area a = {-1, -1, -1, -1, 0, 0, 0, 0};
+    for (int x = 0; x < im->w; x++) {
+        int n = 0;
+        for (int y = 0; y < im->h; y++) n += dark(pixel(im, x, y));
+        if (n > im->h / 2) {
+            if (a.left < 0) a.left = x + 1;
+            a.right = x;
+        }
+    }
+    for (int y = 0; y < im->h; y++) {
+        int n = 0;
+        for (int x = 0; x < im->w; x++) n += dark(pixel(im, x, y));
+        if (n > im->w / 2) {
+            if (a.top < 0) a.top = y + 1;
+            a.bottom = y;
+        }
+    }
+    assert_true(a.left > 0 && a.right > a.left + 100 && a.top > 0 && a.bottom > a.top + 100);
+    return a;
+}
+
+static int inside(const mp_plot_area *a, int x, int y) {
+    return x > a->left && x < a->right - 1 && y > a->top && y < a->bottom - 1;
+}
+
+/* Pixels of exactly this colour inside the plot area, and below its top edge outside it
+ * (above it is the legend, which shows every colour). */
+static void count_color(const image *im, const mp_plot_area *a, mp_rgb color, int *in, int *out) {
+    *in = *out = 0;
+    for (int y = 0; y < im->h; y++)
+        for (int x = 0; x < im->w; x++)
+            if (same(pixel(im, x, y), color)) {
+                if (inside(a, x, y)) ++*in;
+                else if (y >= a->top - 1) ++*out;
+            }
+}
+
+/* The frame is dark all round, and the margins right of and below it are white apart
+ * from tick marks and labels, which stay close to the frame. */
+static void check_axes_and_background(const image *im, const mp_plot_area *a) {
+    for (int y = a->top - 1; y <= a->bottom; y++)
+        for (int x = 0; x < 2; x++) {
+            assert_true(dark(pixel(im, a->left - 1 + x, y)));
+            assert_true(dark(pixel(im, a->right - 1 + x, y)));
+        }
+    for (int x = a->left - 1; x <= a->right; x++)
+        for (int y = 0; y < 2; y++) {
+            assert_true(dark(pixel(im, x, a->top - 1 + y)));
+            assert_true(dark(pixel(im, x, a->bottom - 1 + y)));
+        }
+    for (int y = 0; y < im->h; y++)
+        for (int x = a->right + 40; x < im->w; x++) assert_true(white(pixel(im, x, y)));
+    for (int x = 0; x < 4; x++)
+        for (int y = 0; y < 4; y++) {
+            assert_true(white(pixel(im, x, y)));
+            assert_true(white(pixel(im, im->w - 1 - x, im->h - 1 - y)));
+        }
+}
+
+/* ---- the four figures -------------------------------------------------------------- */
+
+/* A run that learns: accuracy rises, loss falls, thetas drift apart, angles 60..100. */
+static mp_record *synthetic_run(int n) {
+    mp_record *rec = calloc(n ? n : 1, sizeof *rec);
+    unsigned seed = 11;
+    for (int i = 0; i < n; i++) {
+        double t = (double)i / n;
+        rec[i].episode = i + 1;
+        rec[i].accuracy = 0.2 + 0.6 * (1 - exp(-4 * t)) + 0.3 * noise(&seed);
+        rec[i].loss = 1.6 - 0.9 * t + 0.6 * noise(&seed);
+        for (int k = 0; k < MP_THETAS; k++) rec[i].theta[k] = 1e-3 * (k + 1) + 1e-4 * i * (k - 2);
+        for (int k = 0; k <= MP_LAYERS; k++)
+            rec[i].angle[k] = k == 0 || k == MP_LAYERS ? 0 : 100 - 10 * k + 20 * noise(&seed);
+    }
+    return rec;
+}
+
+static const char *const FILES[] = {"meta_accuracy.png", "meta_loss.png", "meta_angle.png",
+                                    "meta_params.png"};
+static const int CURVES[] = {1, 1, 4, MP_THETAS};
+
+static image load_figure(const char *dir, const char *file) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    image im = load_png(path);
+    assert_int_equal(im.w, MP_FIGURE_W);
+    assert_int_equal(im.h, MP_FIGURE_H);
+    return im;
+}
+
+static void test_plot_all_figures(void **state) {
+    (void)state;
+    char *dir = tu_mkdtemp();
+    assert_non_null(dir);
+    mp_record *rec = synthetic_run(600);
+    mp_err err = {""};
+    assert_int_equal(mp_plot_all(dir, rec, 600, 10, &err), 0);
+    for (int f = 0; f < 4; f++) {
+        image im = load_figure(dir, FILES[f]);
+        mp_plot_area a = find_frame(&im);
+        check_axes_and_background(&im, &a);
+        for (int s = 0; s < CURVES[f]; s++) {
+            int in, out;
+            count_color(&im, &a, mp_series_color(s), &in, &out);
+            if (in < 100) fail_msg("%s: curve %d shows only %d pixels", FILES[f], s, in);
+            if (out) fail_msg("%s: curve %d has %d pixels outside the plot", FILES[f], s, out);
+        }
+        free(im.rgb);
+    }
+    /* the dashed line at 90 degrees: y range 0..120, so a quarter down from the top */
+    image im = load_figure(dir, "meta_angle.png");
+    mp_plot_area a = find_frame(&im);
+    int row = (int)lround(a.top + (a.bottom - a.top) * 30.0 / 120.0);
+    const mp_rgb grey = {128, 128, 128};
+    int grey_run = 0, dashes = 0, gaps = 0;
+    for (int x = a.left + 1; x < a.right - 1; x++) {
+        int on = same(pixel(&im, x, row - 1), grey) && same(pixel(&im, x, row), grey);
+        dashes += on && !grey_run;
+        gaps += !on && grey_run;
+        grey_run = on;
+        assert_false(same(pixel(&im, x, row - 3), grey) || same(pixel(&im, x, row + 2), grey));
+    }
+    assert_true(dashes > 20 && gaps > 20);
+    free(im.rgb);
+    free(rec);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+/* No episodes, one episode, a constant run: valid figures, a dot for the one episode. */
+static void test_plot_all_small_and_flat_runs(void **state) {
+    (void)state;
+    char *dir = tu_mkdtemp();
+    assert_non_null(dir);
+    mp_record *rec = synthetic_run(3);
+    mp_err err = {""};
+    for (int n = 0; n <= 1; n++) {
+        assert_int_equal(mp_plot_all(dir, rec, n, 10, &err), 0);
+        for (int f = 0; f < 4; f++) {
+            image im = load_figure(dir, FILES[f]);
+            mp_plot_area a = find_frame(&im);
+            check_axes_and_background(&im, &a);
+            int in, out;
+            count_color(&im, &a, mp_series_color(0), &in, &out);
+            assert_int_equal(in > 20, n == 1);
+            assert_int_equal(out, 0);
+            free(im.rgb);
+        }
+    }
+    /* all thetas zero: a range around zero, the curves across the middle */
+    for (int i = 0; i < 3; i++) memset(rec[i].theta, 0, sizeof rec[i].theta);
+    assert_int_equal(mp_plot_all(dir, rec, 3, 10, &err), 0);
+    image im = load_figure(dir, "meta_params.png");
+    mp_plot_area a = find_frame(&im);
+    int in, out;
+    count_color(&im, &a, mp_series_color(MP_THETAS - 1), &in, &out);
+    assert_true(in > 100);
+    assert_int_equal(out, 0);
+    int middle = (a.top + a.bottom) / 2;
+    assert_true(same(pixel(&im, (a.left + a.right) / 2, middle), mp_series_color(MP_THETAS - 1)));
+    free(im.rgb);
+    free(rec);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+/* Values beyond the y range are cut at the frame; a NaN leaves a gap. */
+static void test_figure_clips_and_breaks(void **state) {
+    (void)state;
+    const double x[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+    const double y[] = {0.5, 7, -3, 0.5, INFINITY, 0.5, NAN, 0.5, 1e300, -INFINITY};
+    const double flat_y[] = {0.5, 0.5, 0.5, 0.5, NAN, 0.5, 0.5, 0.5, 0.5, 0.5};
+    mp_figure fig = {"clip", NULL, "y", 0, 11, 0, 1, NAN, 2,
+                     {{"wild", x, y, 10}, {"flat", x, flat_y, 10}}};
+    mp_err err;
+    mp_canvas *c = mp_canvas_new(MP_FIGURE_W, MP_FIGURE_H, &err);
+    assert_non_null(c);
+    mp_plot_area a;
+    mp_figure_draw(c, &fig, &a);
+    image im = canvas_image(c);
+    mp_plot_area found = find_frame(&im);
+    assert_int_equal(found.left, a.left);
+    assert_int_equal(found.right, a.right);
+    assert_int_equal(found.top, a.top);
+    assert_int_equal(found.bottom, a.bottom);
+    check_axes_and_background(&im, &a);
+    /* nothing reddish or bluish outside the frame, below the legend */
+    for (int py = a.top - 1; py < im.h; py++)
+        for (int px = 0; px < im.w; px++) {
+            mp_rgb p = pixel(&im, px, py);
+            if (!inside(&a, px, py) && (p.b > p.r + 30 || p.r > p.g + 30))
+                fail_msg("curve colour at (%d, %d) outside the plot area", px, py);
+        }
+    int in, out;
+    count_color(&im, &a, mp_series_color(0), &in, &out);
+    assert_true(in > 100);
+    /* the flat curve: drawn at 0.5 from episode 1 to 4, not at 5 (NaN), again from 6 */
+    int row = (int)mp_plot_y(&a, 0.5);
+    assert_true(same(pixel(&im, (int)mp_plot_x(&a, 3.5), row), mp_series_color(1)));
+    assert_true(white(pixel(&im, (int)mp_plot_x(&a, 5), row)));
+    assert_true(same(pixel(&im, (int)mp_plot_x(&a, 8.5), row), mp_series_color(1)));
+    mp_canvas_free(c);
+}
+
+static void test_plot_all_reports_the_path(void **state) {
+    (void)state;
+    mp_record *rec = synthetic_run(5);
+    mp_err err = {""};
+    const char *dir = "/nonexistent-metaplast-dir/run";
+    assert_int_equal(mp_plot_all(dir, rec, 5, 10, &err), -1);
+    assert_non_null(strstr(err.msg, "/nonexistent-metaplast-dir/run/meta_accuracy.png"));
+    free(rec);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_moving_average_matches_direct),
+        cmocka_unit_test(test_moving_average_centres),
+        cmocka_unit_test(test_moving_average_short_runs_are_raw),
+        cmocka_unit_test(test_moving_average_nan_leaves_a_gap),
+        cmocka_unit_test(test_plot_all_figures),
+        cmocka_unit_test(test_plot_all_small_and_flat_runs),
+        cmocka_unit_test(test_figure_clips_and_breaks),
+        cmocka_unit_test(test_plot_all_reports_the_path),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
