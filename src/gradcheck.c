@@ -35,30 +35,38 @@ int mp_gradcheck(const mp_arch *arch, const double *W0, const double *B0, const 
     memcpy(analytic, out.grad, sizeof analytic);
     for (int k = 0; k < MP_THETAS && nrows >= 0; k++) {
         if (!(arch->terms >> k & 1u)) continue;
-        /* Richardson extrapolation of two central differences, (4 D(h/2) - D(h)) / 3,
-         * cancels the h^2 error term, so h can be large enough that rounding (1e-16 / h)
-         * stays small; h stays on one side of the |theta| kink unless theta is within h of 0 */
-        double h = 1e-5;
+        /* Central differences D(h) at halving steps, each pair Richardson-extrapolated,
+         * (4 D(h/2) - D(h)) / 3, to cancel the h^2 term; the answer is the extrapolation
+         * that agrees best with its neighbour, which balances the truncation error (large
+         * where the loss bends fast in theta, as with Oja's term) against rounding
+         * (1e-16 / h, large where the gradient is small). Steps stay on one side of the
+         * |theta| kink unless theta is within them of 0. */
+        enum { STEPS = 5 };
+        double h = 1e-5, d[STEPS];
         if (theta[k] != 0 && fabs(theta[k]) < 2 * h) h = fabs(theta[k]) / 2;
-        double d[2];
-        for (int i = 0; i < 2 && nrows >= 0; i++) {
-            double step = i == 0 ? h : h / 2, tp[MP_THETAS], tm[MP_THETAS];
+        for (int i = 0; i < STEPS && nrows >= 0; i++, h /= 2) {
+            double tp[MP_THETAS], tm[MP_THETAS];
             memcpy(tp, theta, sizeof tp);
             memcpy(tm, theta, sizeof tm);
-            tp[k] += step, tm[k] -= step;
+            tp[k] += h, tm[k] -= h;
             mp_episode_out op, om;
             if (mp_episode_run_f64(ep, W0, B0 ? B0 : W0, tp, lamb, x_train, y_train, T, x_query, y_query, NQ, 0,
                                    &op) != 0 ||
                 mp_episode_run_f64(ep, W0, B0 ? B0 : W0, tm, lamb, x_train, y_train, T, x_query, y_query, NQ, 0,
                                    &om) != 0)
                 nrows = -1;
-            d[i] = (op.loss - om.loss) / (2 * step);
+            d[i] = (op.loss - om.loss) / (2 * h);
         }
         if (nrows < 0) break;
+        double best = 0, best_gap = INFINITY;
+        for (int i = 0; i + 2 < STEPS; i++) {
+            double r0 = (4 * d[i + 1] - d[i]) / 3, r1 = (4 * d[i + 2] - d[i + 1]) / 3;
+            if (fabs(r1 - r0) < best_gap) best_gap = fabs(r1 - r0), best = r1;
+        }
         mp_gradcheck_row *r = &rows[nrows++];
         r->theta = k;
         r->analytic = analytic[k];
-        r->numeric = (4 * d[1] - d[0]) / 3;
+        r->numeric = best;
         r->rel_error = rel_error(r->analytic, r->numeric);
         if (r->rel_error > *worst) *worst = r->rel_error;
     }

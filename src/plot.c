@@ -40,7 +40,7 @@ enum {
     TITLE_SCALE = 3, TEXT_SCALE = 2,
     TITLE_TOP = 14, SUBTITLE_TOP = 46, LEGEND_MIDDLE = 80, PLOT_TOP = 106,
     MARGIN = 16,            /* between the canvas edge and the outermost text */
-    BOTTOM_MARGIN = 80, RIGHT_MARGIN = 40,
+    BOTTOM_MARGIN = 80, RIGHT_MARGIN = 48,  /* room for half the last x label */
     TICK_LEN = 6, TICK_GAP = 6, LABEL_GAP = 12,
     FRAME = 2,              /* frame and tick thickness */
     LEGEND_SAMPLE = 30, LEGEND_TEXT_GAP = 8, LEGEND_SPACING = 30,
@@ -101,6 +101,17 @@ static void tick_label(char *buf, size_t cap, const ticks *t, int i) {
     double v = tick_value(t, i);
     if (fabs(v) < t->step * 1e-6) v = 0;  /* no "-0.0" */
     snprintf(buf, cap, t->scientific ? "%.*g" : "%.*f", t->precision, v);
+}
+
+static int widest_label(const ticks *t) {
+    char label[64];
+    int widest = 0;
+    for (int i = 0; i < t->count; i++) {
+        tick_label(label, sizeof label, t, i);
+        int w = mp_text_width(label, TEXT_SCALE);
+        if (w > widest) widest = w;
+    }
+    return widest;
 }
 
 /* The y range for data without a fixed one: its finite values plus 5%, and a range
@@ -200,19 +211,19 @@ void mp_figure_draw(mp_canvas *c, const mp_figure *fig, mp_plot_area *area) {
                       fig->xmin, fig->xmax, fig->ymin, fig->ymax};
     if (!(a.xmax > a.xmin)) a.xmax = a.xmin + 1;
     if (!(fig->ymax > fig->ymin)) data_range(fig, &a.ymin, &a.ymax);
-    ticks xt = nice_ticks(a.xmin, a.xmax, X_TICKS, 1);
-    ticks yt = nice_ticks(a.ymin, a.ymax, Y_TICKS, 0);
 
     /* the left margin holds the y label (turned, descenders included) and tick labels */
-    char label[64];
-    int widest = 0;
-    for (int i = 0; i < yt.count; i++) {
-        tick_label(label, sizeof label, &yt, i);
-        int w = mp_text_width(label, TEXT_SCALE);
-        if (w > widest) widest = w;
-    }
+    ticks yt = nice_ticks(a.ymin, a.ymax, Y_TICKS, 0);
     int ylabel_thickness = MP_FONT_H * TEXT_SCALE;
-    a.left = MARGIN + ylabel_thickness + LABEL_GAP + widest + TICK_GAP + TICK_LEN + FRAME / 2;
+    a.left = MARGIN + ylabel_thickness + LABEL_GAP + widest_label(&yt) + TICK_GAP + TICK_LEN +
+             FRAME / 2;
+    /* fewer x ticks while their labels would run into each other (long runs) */
+    ticks xt;
+    for (int target = X_TICKS;; target--) {
+        xt = nice_ticks(a.xmin, a.xmax, target, 1);
+        double spacing = xt.step / (a.xmax - a.xmin) * (a.right - a.left);
+        if (target <= 2 || widest_label(&xt) + 2 * LABEL_GAP <= spacing) break;
+    }
 
     draw_axis_ticks(c, &a, &yt, 1);
     draw_axis_ticks(c, &a, &xt, 0);

@@ -3,7 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <zlib.h>
 #include <unistd.h>
 
 char *tu_mkdtemp(void) {
@@ -53,4 +56,53 @@ int tu_run(const char *cmd, char *out, size_t cap) {
     if (out && cap) out[n] = '\0';
     int st = pclose(p);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int tu_write_idx(const char *path, int ndims, const uint32_t *dims, const uint8_t *payload, int gz) {
+    uint8_t header[4 + 4 * 3] = {0, 0, 0x08, (uint8_t)ndims};
+    size_t n = 1;
+    for (int d = 0; d < ndims; d++) {
+        for (int b = 0; b < 4; b++) header[4 + 4 * d + b] = (uint8_t)(dims[d] >> (24 - 8 * b));
+        n *= dims[d];
+    }
+    size_t hlen = 4 + 4 * (size_t)ndims;
+    if (gz) {
+        gzFile f = gzopen(path, "wb");
+        if (!f) return -1;
+        int ok = gzwrite(f, header, (unsigned)hlen) == (int)hlen && (n == 0 || gzwrite(f, payload, (unsigned)n) == (int)n);
+        return gzclose(f) == Z_OK && ok ? 0 : -1;
+    }
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    int ok = fwrite(header, 1, hlen, f) == hlen && fwrite(payload, 1, n, f) == n;
+    return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+int tu_write_fake_emnist(const char *data_dir, int nclasses, int per_class) {
+    char dir[4096], path[4200];
+    snprintf(dir, sizeof dir, "%s/emnist", data_dir);
+    if (mkdir(data_dir, 0755) != 0 && errno != EEXIST) return -1;
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) return -1;
+    uint32_t count = (uint32_t)(nclasses * per_class);
+    uint8_t *pixels = malloc((size_t)count * 784), *labels = malloc(count);
+    if (!pixels || !labels) return free(pixels), free(labels), -1;
+    uint32_t state = 12345;
+    for (uint32_t i = 0; i < count; i++) {
+        int c = (int)(i % (uint32_t)nclasses); /* classes interleaved, as in the real files */
+        labels[i] = (uint8_t)c;
+        for (int p = 0; p < 784; p++) {
+            state = state * 1664525u + 1013904223u;
+            int r = p / 28, col = p % 28;
+            int stroke = (r * (c % 7 + 1) + col * (c / 7 + 2)) % 23 < 6 && r > 3 && r < 24 && col > 3 && col < 24;
+            int v = stroke ? 200 + (int)(state >> 27) : (int)(state >> 28);
+            pixels[(size_t)i * 784 + p] = (uint8_t)(v > 255 ? 255 : v);
+        }
+    }
+    uint32_t idims[3] = {count, 28, 28}, ldims[1] = {count};
+    snprintf(path, sizeof path, "%s/emnist-bymerge-test-images-idx3-ubyte.gz", dir);
+    int rc = tu_write_idx(path, 3, idims, pixels, 1);
+    snprintf(path, sizeof path, "%s/emnist-bymerge-test-labels-idx1-ubyte.gz", dir);
+    if (rc == 0) rc = tu_write_idx(path, 1, ldims, labels, 1);
+    free(pixels), free(labels);
+    return rc;
 }

@@ -20,4 +20,11 @@ const char *tu_binary(void);
 /* Runs a shell command, returns its exit status (or -1); output captured into out if not NULL. */
 int tu_run(const char *cmd, char *out, size_t cap);
 
+/* Writes an IDX file (magic 0x0000080<ndims>, big-endian dims, payload), gzip-compressed
+ * when gz. Returns 0 or -1. */
+int tu_write_idx(const char *path, int ndims, const uint32_t *dims, const uint8_t *payload, int gz);
+/* A small learnable fake of EMNIST bymerge under data_dir/emnist/ (the file names of
+ * --database emnist_bymerge): nclasses classes of per_class 28x28 images, each class a
+ * distinct stroke pattern plus noise. Returns 0 or -1. */
+int tu_write_fake_emnist(const char *data_dir, int nclasses, int per_class);
 #endif
