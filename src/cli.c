@@ -423,3 +423,36 @@ int mp_config_read_args(const char *path, mp_config *cfg, mp_err *err) {
     fclose(f);
     return rc;
 }
+
+/* Flags that may differ from the stored ones on --resume: none of them changes a number. */
+static int may_change_on_resume(const flag *f) {
+    static const char *const names[] = {"episodes", "gpu_mode", "plot_every", "data_dir", "resume", NULL};
+    for (int i = 0; names[i]; i++)
+        if (strcmp(f->name, names[i]) == 0) return 1;
+    return 0;
+}
+
+static void value_text(const flag *f, const mp_config *cfg, char *buf, size_t cap) {
+    FILE *m = fmemopen(buf, cap, "w");
+    if (!m) {
+        snprintf(buf, cap, "?");
+        return;
+    }
+    write_value(f, cfg, m);
+    fclose(m);
+}
+
+int mp_config_for_resume(int argc, char **argv, const mp_config *stored, mp_config *out, mp_err *err) {
+    *out = *stored;
+    for (int i = 1; i < argc; i++)
+        if (parse_flag(argc, argv, &i, out, err)) return -1;
+    for (int i = 0; i < NFLAGS; i++) {
+        char was[MP_PATH_MAX + 64], now[MP_PATH_MAX + 64];
+        value_text(&flags[i], stored, was, sizeof was);
+        value_text(&flags[i], out, now, sizeof now);
+        if (strcmp(was, now) != 0 && !may_change_on_resume(&flags[i]))
+            return mp_errf(err, "--%s: the run to resume was made with '%s', not '%s' (a resumed run keeps its flags)",
+                           flags[i].name, was, now);
+    }
+    return 0;
+}

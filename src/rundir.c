@@ -59,11 +59,14 @@ int mp_rundir_create(const char *res, const char *test_name, char *out, size_t c
 /* args.txt: the flags as mp_config_write_args writes them (mp_config_read_args reads them
  * back), then the data files and the program version. */
 int mp_rundir_write_args(const char *run_dir, const mp_config *cfg, const mp_dataset *ds, mp_err *err) {
-    char path[MP_PATH_MAX + 16];
+    char path[MP_PATH_MAX + 16], tmp[MP_PATH_MAX + 32];
     int n = snprintf(path, sizeof path, "%s/args.txt", run_dir);
     if (n < 0 || (size_t)n >= sizeof path) return mp_errf(err, "path '%s/args.txt' is too long", run_dir);
-    FILE *f = fopen(path, "w");
-    if (!f) return mp_errf(err, "cannot create '%s': %s", path, strerror(errno));
+    /* a temporary file renamed into place: --resume rewrites args.txt when it extends
+     * a run, and a kill then must leave the old or the new file, never half of one */
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) return mp_errf(err, "cannot create '%s': %s", tmp, strerror(errno));
     int ok = mp_config_write_args(cfg, f) == 0 &&
              fprintf(f, "images_file : %s\nlabels_file : %s\nversion : %s\n", ds->images_path, ds->labels_path,
                      METAPLAST_VERSION) >= 0 &&
@@ -73,5 +76,10 @@ int mp_rundir_write_args(const char *run_dir, const mp_config *cfg, const mp_dat
         ok = 0;
         saved = errno;
     }
+    if (ok && rename(tmp, path) != 0) {
+        ok = 0;
+        saved = errno;
+    }
+    if (!ok) unlink(tmp);
     return ok ? 0 : mp_errf(err, "cannot write '%s': %s", path, strerror(saved));
 }

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -74,4 +75,72 @@ void mp_runlog_close(mp_runlog *log) {
     if (log->csv_fd >= 0) close(log->csv_fd);
     if (log->params_fd >= 0) close(log->params_fd);
     log->csv_fd = log->params_fd = -1;
+}
+
+/* Parses one metrics.csv row (the columns of mp_format_csv_row). */
+static int parse_csv_row(char *line, mp_record *r) {
+    double *cols[] = {&r->loss, &r->accuracy};
+    char *p = line, *end;
+    r->episode = strtol(p, &end, 10);
+    if (end == p || *end != ',') return -1;
+    for (int c = 0; c < 2; c++) {
+        *cols[c] = strtod(p = end + 1, &end);
+        if (end == p || *end != ',') return -1;
+    }
+    double *arrays[] = {r->theta, r->E1, r->angle, r->grad};
+    const int counts[] = {MP_THETAS, MP_LAYERS, MP_LAYERS + 1, MP_THETAS};
+    for (int a = 0; a < 4; a++)
+        for (int i = 0; i < counts[a]; i++) {
+            arrays[a][i] = strtod(p = end + 1, &end);
+            if (end == p || *end != ',') return -1;
+        }
+    r->seconds = strtod(p = end + 1, &end);
+    return end == p || *end != '\n' ? -1 : 0;
+}
+
+/* Keeps the first `lines` lines of path (after `skip` header lines); calls row() on
+ * each kept line when given. */
+static int keep_lines(const char *path, int skip, long lines, int (*row)(char *, long, void *), void *ctx,
+                      mp_err *err) {
+    FILE *f = fopen(path, "r+");
+    if (!f) return mp_errf(err, "%s: cannot open: %s", path, strerror(errno));
+    char *line = NULL;
+    size_t cap = 0;
+    long kept = 0, offset = 0;
+    int rc = 0;
+    for (int h = 0; h < skip + lines && rc == 0; h++) {
+        ssize_t len = getline(&line, &cap, f);
+        if (len <= 0 || line[len - 1] != '\n')
+            rc = mp_errf(err, "%s: has %ld complete rows, the checkpoint needs %ld", path, kept, lines);
+        else if (h >= skip && row && row(line, kept, ctx) != 0)
+            rc = mp_errf(err, "%s: row %ld is damaged", path, kept + 1);
+        else if (h >= skip)
+            kept++;
+        offset += len > 0 ? (long)len : 0;
+    }
+    free(line);
+    if (rc == 0 && (fflush(f) != 0 || ftruncate(fileno(f), offset) != 0))
+        rc = mp_errf(err, "%s: cannot cut off the rows after episode %ld: %s", path, lines, strerror(errno));
+    fclose(f);
+    return rc;
+}
+
+typedef struct {
+    mp_record *history;
+} restore_ctx;
+
+static int restore_row(char *line, long index, void *ctx) {
+    mp_record *r = &((restore_ctx *)ctx)->history[index];
+    return parse_csv_row(line, r) != 0 || r->episode != index + 1 ? -1 : 0;
+}
+
+int mp_runlog_restore(const char *run_dir, long episodes, mp_record **history, long *cap, mp_err *err) {
+    char csv[4200], params[4200];
+    snprintf(csv, sizeof csv, "%s/metrics.csv", run_dir);
+    snprintf(params, sizeof params, "%s/params.txt", run_dir);
+    *cap = episodes > 1024 ? episodes : 1024;
+    restore_ctx ctx = {mp_calloc((size_t)*cap, sizeof(mp_record))};
+    *history = ctx.history;
+    if (keep_lines(csv, 1, episodes, restore_row, &ctx, err) != 0) return -1;
+    return keep_lines(params, 0, episodes, NULL, NULL, err);
 }

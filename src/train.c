@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <time.h>
 
+#include "metaplast/checkpoint.h"
 #include "metaplast/gradcheck.h"
 #include "metaplast/plot.h"
 #include "metaplast/runlog.h"
@@ -171,57 +172,94 @@ static int write_plots(const char *run_dir, const mp_record *rec, long n, int av
     return 0;
 }
 
-int mp_train_run(const mp_config *cfg, const mp_dataset *ds, const char *run_dir, FILE *out) {
+void mp_trainer_save_state(const mp_trainer *tr, mp_checkpoint *ck) {
+    ck->episode = tr->episode;
+    memcpy(ck->theta, tr->theta, sizeof ck->theta);
+    memcpy(ck->adam_m, tr->adam.m, sizeof ck->adam_m);
+    memcpy(ck->adam_v, tr->adam.v, sizeof ck->adam_v);
+    ck->adam_step = tr->adam.step;
+    ck->rng = tr->rng;
+}
+
+void mp_trainer_load_state(mp_trainer *tr, const mp_checkpoint *ck) {
+    tr->episode = ck->episode;
+    memcpy(tr->theta, ck->theta, sizeof tr->theta);
+    memcpy(tr->adam.m, ck->adam_m, sizeof tr->adam.m);
+    memcpy(tr->adam.v, ck->adam_v, sizeof tr->adam.v);
+    tr->adam.step = ck->adam_step;
+    tr->rng = ck->rng;
+}
+
+/* The episode loop; history holds *n records (those of a resumed run first). */
+static int train_loop(mp_trainer *tr, mp_runlog *log, const char *run_dir, mp_record **history, long *cap, long *n,
+                      FILE *out) {
+    const mp_config *cfg = tr->cfg;
     mp_err err;
-    mp_runlog log;
-    if (mp_runlog_open(&log, run_dir, &err) != 0) {
-        fprintf(stderr, "metaplast: %s\n", err.msg);
-        mp_runlog_close(&log);
-        return MP_EXIT_RUNTIME;
-    }
-    mp_trainer tr;
-    mp_trainer_init(&tr, cfg, ds);
-    long cap = 1024, n = 0;
-    mp_record *history = mp_malloc((size_t)cap * sizeof *history);
-    int status = MP_EXIT_OK;
-    while (tr.episode < cfg->episodes) {
-        if (n == cap) {
-            cap *= 2;
-            history = realloc(history, (size_t)cap * sizeof *history);
-            if (!history) {
+    while (tr->episode < cfg->episodes) {
+        if (*n == *cap) {
+            *cap *= 2;
+            mp_record *grown = realloc(*history, (size_t)*cap * sizeof **history);
+            if (!grown) {
                 fprintf(stderr, "metaplast: out of memory for the episode history\n");
-                exit(MP_EXIT_RUNTIME);
+                return MP_EXIT_RUNTIME;
             }
+            *history = grown;
         }
-        mp_record *rec = &history[n];
+        mp_record *rec = &(*history)[*n];
         char why[256], line[512];
-        int diverged = mp_trainer_episode(&tr, rec, why, sizeof why) != 0;
-        if (mp_runlog_append(&log, rec, &err) != 0) {
+        int diverged = mp_trainer_episode(tr, rec, why, sizeof why) != 0;
+        mp_checkpoint ck;
+        mp_trainer_save_state(tr, &ck);
+        /* the log first, then the checkpoint: a kill in between leaves a row that
+         * --resume cuts off and recomputes */
+        if (mp_runlog_append(log, rec, &err) != 0 || (!diverged && mp_checkpoint_save(run_dir, &ck, &err) != 0)) {
             fprintf(stderr, "metaplast: %s\n", err.msg);
-            status = MP_EXIT_RUNTIME;
-            break;
+            return MP_EXIT_RUNTIME;
         }
-        n++;
+        (*n)++;
         mp_format_console_line(rec, line, sizeof line);
         fprintf(out, "%s\n", line);
         fflush(out);
         if (diverged) {
             fprintf(stderr, "metaplast: episode %ld diverged: %s; stopping (everything written so far is kept)\n",
                     rec->episode, why);
-            status = MP_EXIT_RUNTIME;
-            break;
+            return MP_EXIT_RUNTIME;
         }
-        if (stop_signal) break;
-        if (cfg->plot_every > 0 && tr.episode % cfg->plot_every == 0 && write_plots(run_dir, history, n, cfg->avg_window))
-            status = MP_EXIT_RUNTIME;
-        if (status != MP_EXIT_OK) break;
+        if (stop_signal) return 128 + (int)stop_signal;
+        if (cfg->plot_every > 0 && tr->episode % cfg->plot_every == 0 &&
+            write_plots(run_dir, *history, *n, cfg->avg_window) != 0)
+            return MP_EXIT_RUNTIME;
     }
-    if (write_plots(run_dir, history, n, cfg->avg_window) != 0 && status == MP_EXIT_OK) status = MP_EXIT_RUNTIME;
-    if (stop_signal && status == MP_EXIT_OK) {
-        fprintf(stderr, "metaplast: stopped by signal %d after episode %ld; results are in %s\n", (int)stop_signal,
+    return MP_EXIT_OK;
+}
+
+int mp_train_run(const mp_config *cfg, const mp_dataset *ds, const char *run_dir, const mp_checkpoint *resume,
+                 FILE *out) {
+    mp_err err;
+    mp_trainer tr;
+    mp_trainer_init(&tr, cfg, ds);
+    long cap = 1024, n = 0;
+    mp_record *history = NULL;
+    int status = MP_EXIT_OK;
+    if (resume) {
+        if (mp_runlog_restore(run_dir, resume->episode, &history, &cap, &err) != 0) status = MP_EXIT_RUNTIME;
+        mp_trainer_load_state(&tr, resume);
+        n = resume->episode;
+    } else {
+        history = mp_malloc((size_t)cap * sizeof *history);
+    }
+    mp_runlog log = {.csv_fd = -1, .params_fd = -1};
+    if (status == MP_EXIT_OK && mp_runlog_open(&log, run_dir, &err) != 0) status = MP_EXIT_RUNTIME;
+    if (status != MP_EXIT_OK)
+        fprintf(stderr, "metaplast: %s\n", err.msg);
+    else
+        status = train_loop(&tr, &log, run_dir, &history, &cap, &n, out);
+    /* whatever episodes finished are plotted, however the loop ended */
+    if (n > 0 && write_plots(run_dir, history, n, cfg->avg_window) != 0 && status == MP_EXIT_OK)
+        status = MP_EXIT_RUNTIME;
+    if (status == 128 + SIGINT || status == 128 + SIGTERM)
+        fprintf(stderr, "metaplast: stopped by signal after episode %ld; continue with: metaplast --resume %s\n",
                 tr.episode, run_dir);
-        status = 128 + (int)stop_signal;
-    }
     mp_runlog_close(&log);
     mp_trainer_free(&tr);
     free(history);

@@ -5,7 +5,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "metaplast/data.h"
 #include "testutil.h"
@@ -43,30 +42,18 @@ static int teardown(void **state) {
     return 0;
 }
 
-static void put_be32(gzFile f, uint32_t v) {
-    uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
-    assert_int_equal(gzwrite(f, b, 4), 4);
-}
-
 static void write_labels(const char *path, const uint8_t *labels, int n) {
-    gzFile f = gzopen(path, "wb");
-    assert_non_null(f);
-    put_be32(f, 0x801);
-    put_be32(f, (uint32_t)n);
-    assert_int_equal(gzwrite(f, labels, (unsigned)n), n);
-    assert_int_equal(gzclose(f), Z_OK);
+    const uint32_t dims[1] = {(uint32_t)n};
+    assert_int_equal(tu_write_idx(path, 1, dims, labels, 1), 0);
 }
 
+/* Image i has every pixel equal to i. */
 static void write_images(const char *path, int n, int rows, int cols) {
-    gzFile f = gzopen(path, "wb");
-    assert_non_null(f);
-    put_be32(f, 0x803);
-    put_be32(f, (uint32_t)n);
-    put_be32(f, (uint32_t)rows);
-    put_be32(f, (uint32_t)cols);
-    for (int i = 0; i < n; i++)
-        for (int p = 0; p < rows * cols; p++) assert_int_equal(gzputc(f, i), i);
-    assert_int_equal(gzclose(f), Z_OK);
+    const uint32_t dims[3] = {(uint32_t)n, (uint32_t)rows, (uint32_t)cols};
+    uint8_t *pixels = malloc((size_t)n * rows * cols);
+    for (int i = 0; i < n * rows * cols; i++) pixels[i] = (uint8_t)(i / (rows * cols));
+    assert_int_equal(tu_write_idx(path, 3, dims, pixels, 1), 0);
+    free(pixels);
 }
 
 static void write_fake(fixture *fx, const uint8_t *labels, int n) {

@@ -48,6 +48,12 @@ int mp_cli_parse(int argc, char **argv, mp_config *cfg, FILE *out, FILE *err);
  * MP_CLI_RUN or MP_CLI_ERROR (message to err). */
 int mp_config_check_data(const mp_config *cfg, int nclasses, int smallest_class, FILE *err);
 
+/* --resume: out = the stored flags (from the run's args.txt) with the command line
+ * applied on top. A flag that would change a number (anything but --episodes,
+ * --gpu_mode, --plot_every, --data_dir, --resume) and differs from the stored value is
+ * an error naming it and both values. Returns 0 or -1. */
+int mp_config_for_resume(int argc, char **argv, const mp_config *stored, mp_config *out, mp_err *err);
+
 /* Writes the "name : value" lines of args.txt (every flag). Returns 0, or -1 when a
  * write fails (errno tells why). */
 int mp_config_write_args(const mp_config *cfg, FILE *f);

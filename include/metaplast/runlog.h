@@ -24,6 +24,12 @@ int mp_runlog_open(mp_runlog *log, const char *run_dir, mp_err *err);
 int mp_runlog_append(mp_runlog *log, const mp_record *rec, mp_err *err);
 void mp_runlog_close(mp_runlog *log);
 
+/* For --resume: keeps the header and the first `episodes` rows of metrics.csv and the
+ * first `episodes` lines of params.txt, cutting off what a run killed after its log
+ * but before its checkpoint wrote, and reads the kept rows back into *history
+ * (allocated, *cap entries). Fails, naming the file, when fewer rows are there. */
+int mp_runlog_restore(const char *run_dir, long episodes, mp_record **history, long *cap, mp_err *err);
+
 /* The release's console line, without newline:
  * "Train Episode: N\tLoss: x.xxxxxx\tAccuracy: x.xxx\tMetaParam_1: ... MetaParam_5: ..." */
 void mp_format_console_line(const mp_record *rec, char *buf, size_t cap);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "metaplast/adam.h"
+#include "metaplast/checkpoint.h"
 #include "metaplast/cli.h"
 #include "metaplast/core.h"
 #include "metaplast/data.h"
@@ -49,9 +50,15 @@ int mp_gradcheck_main(const mp_config *cfg, const mp_dataset *ds, FILE *out);
 /* SIGINT/SIGTERM ask the training loop to stop after the current episode. */
 void mp_install_stop_handlers(void);
 
+/* The state a checkpoint carries, to and from a trainer. */
+void mp_trainer_save_state(const mp_trainer *tr, mp_checkpoint *ck);
+void mp_trainer_load_state(mp_trainer *tr, const mp_checkpoint *ck);
+
 /* The whole run into run_dir (which exists, with args.txt): episodes, metrics.csv,
- * params.txt, the console lines on out, plots at the end and every --plot_every
- * episodes, and on an early stop. Returns the exit status: 0, 1 (divergence or
- * I/O error), 130/143 (stopped by SIGINT/SIGTERM). */
-int mp_train_run(const mp_config *cfg, const mp_dataset *ds, const char *run_dir, FILE *out);
+ * params.txt, a checkpoint after every episode, the console lines on out, plots at
+ * the end, every --plot_every episodes and on an early stop. With resume, continues
+ * from that checkpoint (the logs are cut back to it). Returns the exit status: 0,
+ * 1 (divergence or I/O error), 130/143 (stopped by SIGINT/SIGTERM). */
+int mp_train_run(const mp_config *cfg, const mp_dataset *ds, const char *run_dir, const mp_checkpoint *resume,
+                 FILE *out);
 #endif

@@ -1,0 +1,132 @@
+#include "metaplast/checkpoint.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+static const uint8_t magic[8] = {'M', 'P', 'L', 'A', 'S', 'T', 'C', 'K'};
+
+static uint8_t *put_u64(uint8_t *p, uint64_t v) {
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+    return p + 8;
+}
+
+static uint8_t *put_u32(uint8_t *p, uint32_t v) {
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+    return p + 4;
+}
+
+static uint8_t *put_f64(uint8_t *p, double d) {
+    uint64_t v;
+    memcpy(&v, &d, sizeof v);
+    return put_u64(p, v);
+}
+
+static uint64_t get_u64(const uint8_t **p) {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v |= (uint64_t)(*p)[i] << (8 * i);
+    *p += 8;
+    return v;
+}
+
+static uint32_t get_u32(const uint8_t **p) {
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++) v |= (uint32_t)(*p)[i] << (8 * i);
+    *p += 4;
+    return v;
+}
+
+static double get_f64(const uint8_t **p) {
+    uint64_t v = get_u64(p);
+    double d;
+    memcpy(&d, &v, sizeof d);
+    return d;
+}
+
+static uint32_t crc_of(const uint8_t *bytes, size_t n) { return (uint32_t)crc32(crc32(0, NULL, 0), bytes, (uInt)n); }
+
+size_t mp_checkpoint_encode(const mp_checkpoint *ck, uint8_t *buf) {
+    uint8_t *p = buf;
+    memcpy(p, magic, sizeof magic);
+    p += sizeof magic;
+    p = put_u32(p, MP_CHECKPOINT_VERSION);
+    p = put_u32(p, MP_CHECKPOINT_PAYLOAD);
+    p = put_u64(p, (uint64_t)ck->episode);
+    for (int k = 0; k < MP_THETAS; k++) p = put_f64(p, ck->theta[k]);
+    for (int k = 0; k < MP_THETAS; k++) p = put_f64(p, ck->adam_m[k]);
+    for (int k = 0; k < MP_THETAS; k++) p = put_f64(p, ck->adam_v[k]);
+    p = put_u64(p, (uint64_t)ck->adam_step);
+    for (int i = 0; i < 4; i++) p = put_u64(p, ck->rng.s[i]);
+    p = put_u32(p, crc_of(buf, (size_t)(p - buf)));
+    return (size_t)(p - buf);
+}
+
+int mp_checkpoint_decode(const uint8_t *bytes, size_t n, const char *name, mp_checkpoint *ck, mp_err *err) {
+    if (n < sizeof magic + 8 || memcmp(bytes, magic, sizeof magic) != 0)
+        return mp_errf(err, "%s: not a metaplast checkpoint (bad magic number)", name);
+    const uint8_t *p = bytes + sizeof magic;
+    uint32_t version = get_u32(&p), length = get_u32(&p);
+    if (version != MP_CHECKPOINT_VERSION)
+        return mp_errf(err, "%s: checkpoint version %u, this metaplast reads version %d", name, version,
+                       MP_CHECKPOINT_VERSION);
+    if (length != MP_CHECKPOINT_PAYLOAD || n != MP_CHECKPOINT_SIZE)
+        return mp_errf(err, "%s: damaged checkpoint: %zu bytes, expected %d", name, n, MP_CHECKPOINT_SIZE);
+    const uint8_t *end = bytes + n - 4, *q = end;
+    if (get_u32(&q) != crc_of(bytes, (size_t)(end - bytes)))
+        return mp_errf(err, "%s: damaged checkpoint: checksum mismatch", name);
+    mp_checkpoint c;
+    c.episode = (long)get_u64(&p);
+    for (int k = 0; k < MP_THETAS; k++) c.theta[k] = get_f64(&p);
+    for (int k = 0; k < MP_THETAS; k++) c.adam_m[k] = get_f64(&p);
+    for (int k = 0; k < MP_THETAS; k++) c.adam_v[k] = get_f64(&p);
+    c.adam_step = (long)get_u64(&p);
+    for (int i = 0; i < 4; i++) c.rng.s[i] = get_u64(&p);
+    if (c.episode < 0 || c.adam_step != c.episode)
+        return mp_errf(err, "%s: damaged checkpoint: %ld episodes but %ld Adam steps", name, c.episode, c.adam_step);
+    *ck = c;
+    return 0;
+}
+
+int mp_checkpoint_save(const char *run_dir, const mp_checkpoint *ck, mp_err *err) {
+    char path[4200], tmp[4300];
+    snprintf(path, sizeof path, "%s/%s", run_dir, MP_CHECKPOINT_FILE);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    uint8_t buf[MP_CHECKPOINT_SIZE];
+    size_t n = mp_checkpoint_encode(ck, buf);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return mp_errf(err, "%s: cannot create: %s", tmp, strerror(errno));
+    ssize_t w = write(fd, buf, n);
+    if (w != (ssize_t)n || fsync(fd) != 0) {
+        int e = w < 0 || w == (ssize_t)n ? errno : ENOSPC;
+        close(fd);
+        unlink(tmp);
+        return mp_errf(err, "%s: cannot write the checkpoint: %s", tmp, strerror(e));
+    }
+    if (close(fd) != 0 || rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return mp_errf(err, "%s: cannot save the checkpoint: %s", path, strerror(e));
+    }
+    int dfd = open(run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) { /* make the rename itself durable */
+        fsync(dfd);
+        close(dfd);
+    }
+    return 0;
+}
+
+int mp_checkpoint_load(const char *run_dir, mp_checkpoint *ck, mp_err *err) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", run_dir, MP_CHECKPOINT_FILE);
+    FILE *f = fopen(path, "rb");
+    if (!f) return mp_errf(err, "%s: cannot open: %s", path, strerror(errno));
+    uint8_t buf[MP_CHECKPOINT_SIZE + 1];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) return mp_errf(err, "%s: cannot read", path);
+    return mp_checkpoint_decode(buf, n, path, ck, err);
+}
