@@ -4,7 +4,11 @@
  * Reverse mode needs W_t at every step. Instead of storing T weight sets, each step
  * stores only its vectors (activations, error signals, W^T y for Oja); the backward
  * sweep unwinds W_{t+1} -> W_t by subtracting that step's rank-one updates, which are
- * functions of the stored vectors alone. Memory grows with T by vectors only. */
+ * functions of the stored vectors alone. Memory grows with T by vectors only.
+ *
+ * W and dL/dW change by rank one or two at every step, forward and backward: both are
+ * held as a dense base plus queued rank-one terms (lowrank.h), so a step reads each
+ * matrix once and the updates reach the base in blocks. */
 #include <stdlib.h>
 #include <string.h>
 #include <tgmath.h>
@@ -13,7 +17,11 @@
 #include "metaplast/rules.h"
 #include "metaplast/util.h"
 #include "fused.h"
+#include "lowrank.h"
 #include "real.h"
+
+/* rank-one terms queued before a matrix-matrix product adds them to the weights */
+#define QUEUE 32
 
 #define L MP_LAYERS
 
@@ -33,26 +41,25 @@ struct MP_SFX(mp_episode) {
      * s_l = 1 - exp(-beta y_l) and v_l */
     real *traj;
     size_t stride, off_y[L + 1], off_e[L + 1], off_h[L + 1], off_s[L + 1], off_v[L + 1];
+    lowrank Wq[L + 1], Wbar_q[L + 1]; /* W_l and dL/dW_l as base + queued terms */
     /* the current run */
     const real *x_step; /* inputs, for y_0 of each step */
     const double *theta;
-    int T;
-    int pending_step;   /* the step whose weight update is not applied yet, or -1 */
     int unwound[L + 1]; /* reverse sweep: W_l already unwound to this step */
     /* per-step scratch */
-    real *z, *ybar[L + 1], *ebar[L + 1], *vbar[L + 1], *hbar;
-    real *zbar_keep[L + 1], *vbar_keep[L + 1]; /* pending Wbar terms of the previous reverse step */
+    real *z, *ybar[L + 1], *ebar[L + 1], *vbar[L + 1], *zbar[L + 1], *hbar;
     real *right[MP_RULE_COUNT], *q[MP_RULE_COUNT], *combined[MP_LEFT_KINDS], *w[MP_LEFT_KINDS];
     real *step_right[MP_RULE_COUNT], *step_combined[MP_LEFT_KINDS]; /* for weight updates */
     /* query batch: Y[l] is NQ x n_l (Y[0] is the input), Y[L] the softmax rows */
     real *Y[L + 1], *Zbar, *Ybar, *Etmp[2], *Wtmp[2], *D, *F;
 };
 
-/* The feedback matrix of layer l at step t (t = -1: after the last step). */
-static real *B_of(const episode *ep, int t, int l) {
+/* The dense feedback matrix of layer l at step t (t = -1: after the last step), when it
+ * is not W itself (fix mode, or the per-step feedback of a check). */
+static const real *fixed_B(const episode *ep, int t, int l) {
     if (ep->B_steps && !ep->record_B_steps && t >= 0)
         return ep->B_steps + (size_t)t * ep->woff[L + 1] + ep->woff[l];
-    return (ep->arch.sym ? ep->W : ep->B) + ep->woff[l];
+    return ep->B + ep->woff[l];
 }
 
 static int term_on(const episode *ep, int k) { return (int)(ep->arch.terms >> k & 1u); }
@@ -69,6 +76,10 @@ episode *MP_SFX(mp_episode_new)(const mp_arch *arch, int T_max, int NQ_max) {
     ep->W = mp_malloc(nw * sizeof(real));
     ep->B = arch->sym ? NULL : mp_malloc(nw * sizeof(real));
     ep->Wbar = mp_malloc(nw * sizeof(real));
+    for (int l = 1; l <= L; l++) {
+        lowrank_init(&ep->Wq[l], ep->W + ep->woff[l], arch->n[l], arch->n[l - 1], QUEUE);
+        lowrank_init(&ep->Wbar_q[l], ep->Wbar + ep->woff[l], arch->n[l], arch->n[l - 1], QUEUE);
+    }
 
     ep->e_lo = mp_arch_needs_e0(arch) ? 0 : 1;
     for (int k = 0; k < MP_RULE_COUNT; k++)
@@ -90,8 +101,7 @@ episode *MP_SFX(mp_episode_new)(const mp_arch *arch, int T_max, int NQ_max) {
         ep->ybar[l] = mp_malloc(nm * sizeof(real));
         ep->ebar[l] = mp_malloc(nm * sizeof(real));
         ep->vbar[l] = mp_malloc(nm * sizeof(real));
-        ep->zbar_keep[l] = mp_malloc(nm * sizeof(real));
-        ep->vbar_keep[l] = mp_malloc(nm * sizeof(real));
+        ep->zbar[l] = mp_malloc(nm * sizeof(real));
     }
     for (int k = 0; k < MP_RULE_COUNT; k++) {
         ep->right[k] = mp_malloc(nm * sizeof(real));
@@ -120,10 +130,8 @@ void MP_SFX(mp_episode_free)(episode *ep) {
     if (!ep) return;
     free(ep->W), free(ep->B), free(ep->Wbar), free(ep->traj);
     free(ep->z), free(ep->hbar);
-    for (int l = 0; l <= L; l++) {
-        free(ep->ybar[l]), free(ep->ebar[l]), free(ep->vbar[l]);
-        free(ep->zbar_keep[l]), free(ep->vbar_keep[l]);
-    }
+    for (int l = 0; l <= L; l++) free(ep->ybar[l]), free(ep->ebar[l]), free(ep->vbar[l]), free(ep->zbar[l]);
+    for (int l = 1; l <= L; l++) lowrank_free(&ep->Wq[l]), lowrank_free(&ep->Wbar_q[l]);
     for (int k = 0; k < MP_RULE_COUNT; k++) free(ep->right[k]), free(ep->q[k]), free(ep->step_right[k]);
     for (int g = 0; g < MP_LEFT_KINDS; g++) free(ep->combined[g]), free(ep->step_combined[g]), free(ep->w[g]);
     for (int l = 1; l <= L; l++) free(ep->Y[l]);
@@ -221,86 +229,84 @@ static real softplus_slope(real y, real s) {
     return (real)MP_SOFTPLUS_BETA * y > (real)MP_SOFTPLUS_THRESHOLD ? 1 : s;
 }
 
-/* Adds step t's update of W_l (sign +1) or its unwinding (sign -1) to a sweep. */
-static void add_step_update(episode *ep, int t, int l, real sign, fused_ops *op) {
+/* Queues step t's update of W_l (sign +1), or its unwinding (sign -1). */
+static void queue_step_update(episode *ep, int t, int l, real sign) {
     layer_signals s = signals_at(ep, t, l);
     unsigned used = combine_terms(ep, &s, ep->theta, ep->step_right, ep->step_combined);
-    op->scale = sign;
     for (int g = 0; g < MP_LEFT_KINDS; g++)
-        if (used >> g & 1u) {
-            op->u[op->n_update] = left_factor(&s, g);
-            op->v[op->n_update++] = ep->step_combined[g];
-        }
+        if (used >> g & 1u) lowrank_add(&ep->Wq[l], sign, left_factor(&s, g), ep->step_combined[g]);
 }
 
-/* A step's weight update is applied lazily, in the same sweep as the next read of
- * those weights (the next step's forward pass, or the query). */
-static void apply_pending_update(episode *ep, int l, fused_ops *op) {
-    if (ep->pending_step >= 0) add_step_update(ep, ep->pending_step, l, 1, op);
+/* y += B_l^T x (left) or y += B_l x (right) with the feedback of step t: W_l itself in
+ * sym mode, a fixed matrix otherwise. */
+static void feedback_product(episode *ep, int t, int l, int left, const real *x, real *y) {
+    fused_ops op = {0};
+    if (left)
+        fused_left(&op, x, y);
+    else
+        fused_right(&op, x, y);
+    if (ep->arch.sym)
+        lowrank_products(&ep->Wq[l], &op);
+    else
+        fused_sweep(fixed_B(ep, t, l), ep->arch.n[l], ep->arch.n[l - 1], &op);
 }
 
 static void plasticity_step(episode *ep, int t, int label) {
     const int *n = ep->arch.n;
     const real *x = ep->x_step + (size_t)t * (size_t)n[0];
+    if (ep->B_steps && ep->record_B_steps) { /* a check's record of B_t = W_t */
+        for (int l = 1; l <= L; l++) lowrank_flush(&ep->Wq[l]);
+        memcpy(ep->B_steps + (size_t)t * ep->woff[L + 1], ep->W, ep->woff[L + 1] * sizeof(real));
+    }
     /* every signal is computed with the weights of step t, before any changes */
     for (int l = 1; l <= L; l++) {
         const real *y_in = l == 1 ? x : step_vec(ep, t, ep->off_y[l - 1]);
         real *y = step_vec(ep, t, ep->off_y[l]);
         fused_ops op = {0};
-        apply_pending_update(ep, l, &op);
         memset(ep->z, 0, (size_t)n[l] * sizeof(real));
-        op.n_right = 1, op.x_right[0] = y_in, op.y_right[0] = ep->z;
-        fused_sweep(ep->W + ep->woff[l], n[l], n[l - 1], &op);
-        if (ep->B_steps && ep->record_B_steps)
-            memcpy(ep->B_steps + (size_t)t * ep->woff[L + 1] + ep->woff[l], ep->W + ep->woff[l],
-                   (ep->woff[l + 1] - ep->woff[l]) * sizeof(real));
+        fused_right(&op, y_in, ep->z);
+        lowrank_products(&ep->Wq[l], &op);
         if (l < L)
             MP_SFX(mp_softplus)(ep->z, y, n[l]);
         else
             MP_SFX(mp_softmax_xent)(ep->z, y, n[l], label);
     }
-    ep->pending_step = t;
     real *e5 = step_vec(ep, t, ep->off_e[L]);
     memcpy(e5, step_vec(ep, t, ep->off_y[L]), (size_t)n[L] * sizeof(real));
     e5[label] -= 1;
-    for (int l = L - 1; l >= ep->e_lo; l--) {
+    for (int l = L - 1; l >= ep->e_lo; l--) { /* e_l = (B_{l+1}^T e_{l+1}) * s_l */
         const real *y = l == 0 ? x : step_vec(ep, t, ep->off_y[l]);
-        real *sl = step_vec(ep, t, ep->off_s[l]);
+        real *h = step_vec(ep, t, ep->off_h[l]), *sl = step_vec(ep, t, ep->off_s[l]), *e = step_vec(ep, t, ep->off_e[l]);
         MP_SFX(mp_feedback_slope)(y, sl, n[l]);
-        MP_SFX(mp_error_backward)(B_of(ep, t, l + 1), step_vec(ep, t, ep->off_e[l + 1]), sl,
-                                  step_vec(ep, t, ep->off_e[l]), step_vec(ep, t, ep->off_h[l]), n[l + 1], n[l]);
+        memset(h, 0, (size_t)n[l] * sizeof(real));
+        feedback_product(ep, t, l + 1, 1, step_vec(ep, t, ep->off_e[l + 1]), h);
+        for (int j = 0; j < n[l]; j++) e[j] = h[j] * sl[j];
     }
     if (ep->need_v)
-        for (int l = 1; l <= L; l++)
-            cblas_xgemv(CblasRowMajor, CblasTrans, n[l], n[l - 1], 1, ep->W + ep->woff[l], n[l - 1],
-                        step_vec(ep, t, ep->off_y[l]), 1, 0, step_vec(ep, t, ep->off_v[l]), 1);
+        for (int l = 1; l <= L; l++) {
+            real *v = step_vec(ep, t, ep->off_v[l]);
+            fused_ops op = {0};
+            memset(v, 0, (size_t)n[l - 1] * sizeof(real));
+            fused_left(&op, step_vec(ep, t, ep->off_y[l]), v);
+            lowrank_products(&ep->Wq[l], &op);
+        }
+    for (int l = 1; l <= L; l++) queue_step_update(ep, t, l, 1);
 }
 
 /* ---- backward: one step of the reverse sweep -------------------------------------- */
 
-/* A sweep over W_l as it was at step t: unwinds W_{t+1} -> W_t in the same sweep the
- * first time step t reads layer l. Layers the reverse sweep never reads (W_1, unless
- * Oja or sym's e0 need it) are never unwound. */
-static void sweep_W_at_step(episode *ep, int t, int l, fused_ops *op) {
+/* W_l as it was at step t: the first time step t reads layer l, its update is unwound.
+ * Layers the reverse sweep never reads (W_1, unless Oja or sym's e0 need it) are never
+ * unwound. */
+static lowrank *W_at_step(episode *ep, int t, int l) {
     if (!ep->unwound[l]) {
-        add_step_update(ep, t, l, -1, op);
+        queue_step_update(ep, t, l, -1);
         ep->unwound[l] = 1;
     }
-    fused_sweep(ep->W + ep->woff[l], ep->arch.n[l], ep->arch.n[l - 1], op);
+    return &ep->Wq[l];
 }
 
-/* ebar_{l+1} += B_{l+1} hbar: the feedback of step t (sym: W_t, fix: constant B). */
-static void feedback_product(episode *ep, int t, int l1, const real *hbar, real *ebar) {
-    fused_ops op = {0};
-    op.n_right = 1, op.x_right[0] = hbar, op.y_right[0] = ebar;
-    if (ep->arch.sym)
-        sweep_W_at_step(ep, t, l1, &op);
-    else
-        fused_sweep(B_of(ep, t, l1), ep->arch.n[l1], ep->arch.n[l1 - 1], &op);
-}
-
-/* On entry W = W_{t+1} (layers the sweep reads) and Wbar = dL/dW_{t+1} except for the
- * pending rank-one terms of step t+1 (zbar_l y_{l-1}^T and Oja's y_l vbar_l^T); on exit
+/* On entry W = W_{t+1} (the layers the sweep reads) and Wbar = dL/dW_{t+1}; on exit
  * the same one step earlier. dL/dtheta gets this step's contribution in grad. */
 static void reverse_step(episode *ep, int t, double *grad) {
     const int *n = ep->arch.n;
@@ -312,35 +318,25 @@ static void reverse_step(episode *ep, int t, double *grad) {
         memset(ep->vbar[l], 0, (size_t)ep->n_max * sizeof(real));
         ep->unwound[l] = 0;
     }
-    int prev = t + 1 < ep->T ? t + 1 : -1; /* the step whose Wbar terms are pending */
     /* 1. adjoints of the rank-one factors, from Wbar_{t+1} */
     for (int l = 1; l <= L; l++) {
         layer_signals s = signals_at(ep, t, l);
         unsigned used = combine_terms(ep, &s, theta, ep->right, ep->combined);
         fused_ops op = {0};
-        op.scale = 1;
-        if (prev >= 0) {
-            layer_signals sp = signals_at(ep, prev, l);
-            op.u[op.n_update] = ep->zbar_keep[l], op.v[op.n_update++] = sp.y_in;
-            if (ep->need_v) op.u[op.n_update] = sp.y, op.v[op.n_update++] = ep->vbar_keep[l];
-        }
-        int w_slot[MP_LEFT_KINDS];
         for (int k = 0; k < MP_RULE_COUNT; k++) {
             if (!term_on(ep, k)) continue;
             memset(ep->q[k], 0, (size_t)n[l] * sizeof(real));
-            op.x_right[op.n_right] = ep->right[k], op.y_right[op.n_right++] = ep->q[k];
+            fused_right(&op, ep->right[k], ep->q[k]);
         }
         for (int g = 0; g < MP_LEFT_KINDS; g++) {
-            w_slot[g] = -1;
-            if (!(used >> g & 1u)) continue;
+            int need_w = 0;
             for (int k = 0; k < MP_RULE_COUNT; k++)
-                if (term_on(ep, k) && mp_rule_pool[k].left == g && right_is_live(mp_rule_pool[k].right, l))
-                    w_slot[g] = op.n_left;
-            if (w_slot[g] < 0) continue;
+                need_w |= term_on(ep, k) && mp_rule_pool[k].left == g && right_is_live(mp_rule_pool[k].right, l);
+            if (!(used >> g & 1u) || !need_w) continue;
             memset(ep->w[g], 0, (size_t)n[l - 1] * sizeof(real));
-            op.x_left[op.n_left] = left_factor(&s, g), op.y_left[op.n_left++] = ep->w[g];
+            fused_left(&op, left_factor(&s, g), ep->w[g]);
         }
-        fused_sweep(ep->Wbar + ep->woff[l], n[l], n[l - 1], &op);
+        lowrank_products(&ep->Wbar_q[l], &op);
         for (int k = 0; k < MP_RULE_COUNT; k++) {
             if (!term_on(ep, k)) continue;
             const mp_rule_term *term = &mp_rule_pool[k];
@@ -352,13 +348,13 @@ static void reverse_step(episode *ep, int t, double *grad) {
             if (right_is_live(term->right, l))
                 right_adjoint(ep, term->right, l, ep->w[g], (real)(term->sign * theta[k]), n[l - 1]);
         }
-    }
-    if (ep->need_v) /* v_l = W_l^T y_l: its adjoint reaches y_l through W_t */
-        for (int l = 1; l <= L; l++) {
-            fused_ops op = {0};
-            op.n_right = 1, op.x_right[0] = ep->vbar[l], op.y_right[0] = ep->ybar[l];
-            sweep_W_at_step(ep, t, l, &op);
+        if (ep->need_v) { /* v_l = W_l^T y_l: its adjoint reaches y_l through W_t, and W_l */
+            fused_ops ov = {0};
+            fused_right(&ov, ep->vbar[l], ep->ybar[l]);
+            lowrank_products(W_at_step(ep, t, l), &ov);
+            lowrank_add(&ep->Wbar_q[l], 1, s.y, ep->vbar[l]);
         }
+    }
     /* 2. error chain, bottom up: e_l = h_l * s_l, h_l = B_{l+1}^T e_{l+1}; B constant */
     for (int l = ep->e_lo; l < L; l++) {
         const real *h = step_vec(ep, t, ep->off_h[l]), *sl = step_vec(ep, t, ep->off_s[l]);
@@ -366,7 +362,8 @@ static void reverse_step(episode *ep, int t, double *grad) {
             ep->hbar[j] = ep->ebar[l][j] * sl[j];
             if (l > 0) ep->ybar[l][j] += ep->ebar[l][j] * h[j] * beta * (1 - sl[j]); /* ds/dy */
         }
-        feedback_product(ep, t, l + 1, ep->hbar, ep->ebar[l + 1]);
+        if (ep->arch.sym) W_at_step(ep, t, l + 1);
+        feedback_product(ep, t, l + 1, 0, ep->hbar, ep->ebar[l + 1]);
     }
     /* 3. e5 = p - onehot and y5 = p: through the softmax to z5 */
     const real *p = step_vec(ep, t, ep->off_y[L]);
@@ -374,18 +371,20 @@ static void reverse_step(episode *ep, int t, double *grad) {
     cblas_xaxpy(n[L], 1, ep->ebar[L], 1, pbar, 1);
     double pp = 0;
     for (int i = 0; i < n[L]; i++) pp += (double)(p[i] * pbar[i]);
-    for (int i = 0; i < n[L]; i++) ep->zbar_keep[L][i] = p[i] * (pbar[i] - (real)pp);
-    /* 4. forward chain, top down: z_l = W_l y_{l-1}; the Wbar terms zbar_l y_{l-1}^T
-     * (and Oja's y_l vbar_l^T) are left pending for the next sweep over Wbar */
-    for (int l = L; l > 1; l--) {
-        const real *y_in = step_vec(ep, t, ep->off_y[l - 1]), *s_in = step_vec(ep, t, ep->off_s[l - 1]);
-        fused_ops op = {0};
-        op.n_left = 1, op.x_left[0] = ep->zbar_keep[l], op.y_left[0] = ep->ybar[l - 1];
-        sweep_W_at_step(ep, t, l, &op);
-        for (int j = 0; j < n[l - 1]; j++)
-            ep->zbar_keep[l - 1][j] = ep->ybar[l - 1][j] * softplus_slope(y_in[j], s_in[j]);
+    for (int i = 0; i < n[L]; i++) ep->zbar[L][i] = p[i] * (pbar[i] - (real)pp);
+    /* 4. forward chain, top down: z_l = W_l y_{l-1} */
+    for (int l = L; l >= 1; l--) {
+        layer_signals s = signals_at(ep, t, l);
+        if (l > 1) {
+            const real *s_in = step_vec(ep, t, ep->off_s[l - 1]);
+            fused_ops op = {0};
+            fused_left(&op, ep->zbar[l], ep->ybar[l - 1]);
+            lowrank_products(W_at_step(ep, t, l), &op);
+            for (int j = 0; j < n[l - 1]; j++)
+                ep->zbar[l - 1][j] = ep->ybar[l - 1][j] * softplus_slope(s.y_in[j], s_in[j]);
+        }
+        lowrank_add(&ep->Wbar_q[l], 1, ep->zbar[l], s.y_in);
     }
-    for (int l = 1; l <= L; l++) memcpy(ep->vbar_keep[l], ep->vbar[l], (size_t)n[l - 1] * sizeof(real));
 }
 
 /* ---- the query set --------------------------------------------------------------- */
@@ -476,7 +475,7 @@ static void query_statistics(episode *ep, const real *xq, const int *yq, int NQ,
         const real *Y = l == 0 ? xq : ep->Y[l];
         real *nb = ep->Etmp[cur ^ 1], *nw = ep->Wtmp[cur ^ 1];
         cblas_xgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, NQ, n[l], n[l + 1], 1, ep->Etmp[cur], n[l + 1],
-                    B_of(ep, -1, l + 1), n[l], 0, nb, n[l]);
+                    ep->arch.sym ? ep->W + ep->woff[l + 1] : fixed_B(ep, -1, l + 1), n[l], 0, nb, n[l]);
         cblas_xgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, NQ, n[l], n[l + 1], 1, ep->Wtmp[cur], n[l + 1],
                     ep->W + ep->woff[l + 1], n[l], 0, nw, n[l]);
         for (size_t i = 0; i < (size_t)NQ * n[l]; i++) {
@@ -504,16 +503,10 @@ int MP_SFX(mp_episode_run)(episode *ep, const real *W0, const real *B0, const do
     if (NQ > ep->NQ_max) NQ = ep->NQ_max;
     ep->x_step = x_train;
     ep->theta = theta;
-    ep->T = T;
-    ep->pending_step = -1;
+    for (int l = 1; l <= L; l++) lowrank_clear(&ep->Wq[l]), lowrank_clear(&ep->Wbar_q[l]);
 
     for (int t = 0; t < T; t++) plasticity_step(ep, t, y_train[t]);
-    for (int l = 1; l <= L; l++) {
-        fused_ops op = {0};
-        apply_pending_update(ep, l, &op);
-        fused_sweep(ep->W + ep->woff[l], ep->arch.n[l], ep->arch.n[l - 1], &op);
-    }
-    ep->pending_step = -1;
+    for (int l = 1; l <= L; l++) lowrank_flush(&ep->Wq[l]); /* the query reads W_T dense */
 
     int correct = 0;
     double xent = query_forward(ep, x_query, y_query, NQ, &correct);

@@ -38,17 +38,11 @@ static inline real dot(const real *a, const real *b, int n) {
     return r;
 }
 
-/* Row by row: the update, then every product while the row is still in L1. */
+/* Row by row: every product while the row is in L1. */
 MULTIVERSION
-void MP_SFX(fused_sweep)(real *M, int rows, int cols, const fused_ops *op) {
+void MP_SFX(fused_sweep)(const real *M, int rows, int cols, const fused_ops *op) {
     for (int i = 0; i < rows; i++) {
-        real *row = M + (size_t)i * (size_t)cols;
-        for (int g = 0; g < op->n_update; g++) {
-            const real a = op->scale * op->u[g][i];
-            const real *v = op->v[g];
-#pragma omp simd
-            for (int j = 0; j < cols; j++) row[j] += a * v[j];
-        }
+        const real *row = M + (size_t)i * (size_t)cols;
         for (int k = 0; k < op->n_right; k++) op->y_right[k][i] += dot(row, op->x_right[k], cols);
         for (int k = 0; k < op->n_left; k++) {
             const real a = op->x_left[k][i];
@@ -57,4 +51,14 @@ void MP_SFX(fused_sweep)(real *M, int rows, int cols, const fused_ops *op) {
             for (int j = 0; j < cols; j++) y[j] += a * row[j];
         }
     }
+}
+
+void MP_SFX(fused_right)(fused_ops *op, const real *x, real *y) {
+    op->x_right[op->n_right] = x;
+    op->y_right[op->n_right++] = y;
+}
+
+void MP_SFX(fused_left)(fused_ops *op, const real *x, real *y) {
+    op->x_left[op->n_left] = x;
+    op->y_left[op->n_left++] = y;
 }

@@ -1,0 +1,37 @@
+/* A matrix held as a dense base plus queued rank-one terms, M = base + sum_p u_p v_p^T.
+ * The plasticity steps change every weight at every step, but by rank one: queueing the
+ * terms and adding them to the base a block at a time, with one matrix-matrix product,
+ * lets each step read the weights instead of rewriting them. */
+#ifndef METAPLAST_LOWRANK_H
+#define METAPLAST_LOWRANK_H
+
+#include "fused.h"
+#include "real.h"
+
+typedef struct {
+    real *base;      /* rows x cols, row-major (not owned) */
+    int rows, cols;
+    real *U, *V;     /* queued terms: row p of U is u_p (rows), of V is v_p (cols) */
+    int n, cap;
+    real *coef;      /* cap scratch values */
+} lowrank;
+
+void MP_SFX(lowrank_init)(lowrank *m, real *base, int rows, int cols, int cap);
+void MP_SFX(lowrank_free)(lowrank *m);
+/* Queues M += scale * u v^T (adding the queue to the base first when it is full). */
+void MP_SFX(lowrank_add)(lowrank *m, real scale, const real *u, const real *v);
+/* Adds the queued terms to the base: afterwards base is M. */
+void MP_SFX(lowrank_flush)(lowrank *m);
+/* Forgets the queue: for a base that has just been overwritten. */
+void MP_SFX(lowrank_clear)(lowrank *m);
+/* Every product of op with M: one sweep over the base plus the queued terms. */
+void MP_SFX(lowrank_products)(lowrank *m, const fused_ops *op);
+
+#define lowrank_init MP_SFX(lowrank_init)
+#define lowrank_free MP_SFX(lowrank_free)
+#define lowrank_add MP_SFX(lowrank_add)
+#define lowrank_flush MP_SFX(lowrank_flush)
+#define lowrank_clear MP_SFX(lowrank_clear)
+#define lowrank_products MP_SFX(lowrank_products)
+
+#endif
