@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,21 +13,46 @@ const char mp_csv_header[] =
     "episode,loss,accuracy,theta_0,theta_1,theta_2,theta_3,theta_4,E1_1,E1_2,E1_3,E1_4,E1_5,"
     "angle_0,angle_1,angle_2,angle_3,angle_4,angle_5,grad_0,grad_1,grad_2,grad_3,grad_4,seconds\n";
 
+/* The C locale for the duration of a formatting call: '.' whatever the caller's
+ * LC_NUMERIC (a program linking the library may have set one with ','). */
+static locale_t c_locale_begin(void) {
+    static locale_t c_locale;
+    if (!c_locale) c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+    return c_locale ? uselocale(c_locale) : (locale_t)0;
+}
+
+static void c_locale_end(locale_t previous) {
+    if (previous) uselocale(previous);
+}
+
 void mp_format_console_line(const mp_record *r, char *buf, size_t cap) {
+    locale_t previous = c_locale_begin();
     snprintf(buf, cap,
              "Train Episode: %ld\tLoss: %.6f\tAccuracy: %.3f\tMetaParam_1: %.6f\tMetaParam_2: %.6f\t"
              "MetaParam_3: %.6f\tMetaParam_4: %.6f\tMetaParam_5: %.6f",
              r->episode, r->loss, r->accuracy, r->theta[0], r->theta[1], r->theta[2], r->theta[3], r->theta[4]);
+    c_locale_end(previous);
+}
+
+/* Appends to buf[*n..cap) like snprintf, never past cap; *n counts what the whole
+ * text needs, as snprintf's return value does. */
+static void append(char *buf, size_t cap, int *n, const char *fmt, double v) {
+    size_t at = (size_t)*n < cap ? (size_t)*n : cap;
+    *n += snprintf(buf + at, cap - at, fmt, v);
 }
 
 int mp_format_csv_row(const mp_record *r, char *buf, size_t cap) {
-    /* %.17g round-trips a double exactly; the C locale (never changed) gives '.' */
-    int n = snprintf(buf, cap, "%ld,%.17g,%.17g", r->episode, r->loss, r->accuracy);
+    locale_t previous = c_locale_begin();
+    /* %.17g round-trips a double exactly */
+    int n = snprintf(buf, cap, "%ld", r->episode);
+    append(buf, cap, &n, ",%.17g", r->loss);
+    append(buf, cap, &n, ",%.17g", r->accuracy);
     const double *cols[] = {r->theta, r->E1, r->angle, r->grad};
     const int counts[] = {MP_THETAS, MP_LAYERS, MP_LAYERS + 1, MP_THETAS};
     for (int c = 0; c < 4; c++)
-        for (int i = 0; i < counts[c]; i++) n += snprintf(buf + n, cap - (size_t)n, ",%.17g", cols[c][i]);
-    n += snprintf(buf + n, cap - (size_t)n, ",%.6f\n", r->seconds);
+        for (int i = 0; i < counts[c]; i++) append(buf, cap, &n, ",%.17g", cols[c][i]);
+    append(buf, cap, &n, ",%.6f\n", r->seconds);
+    c_locale_end(previous);
     return n;
 }
 

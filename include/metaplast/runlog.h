@@ -33,7 +33,8 @@ int mp_runlog_restore(const char *run_dir, long episodes, mp_record **history, l
 /* The release's console line, without newline:
  * "Train Episode: N\tLoss: x.xxxxxx\tAccuracy: x.xxx\tMetaParam_1: ... MetaParam_5: ..." */
 void mp_format_console_line(const mp_record *rec, char *buf, size_t cap);
-/* One metrics.csv row, with its newline. Returns its length. */
+/* One metrics.csv row, with its newline, truncated to cap. Returns the length of the
+ * whole row (as snprintf does). Both formatters write '.' whatever the locale. */
 int mp_format_csv_row(const mp_record *rec, char *buf, size_t cap);
 
 #endif

@@ -443,7 +443,7 @@ static double angle_degrees(const real *a, const real *b, int n, int NQ) {
         for (int q = 0; q < NQ; q++) ma += (double)a[(size_t)q * n + j], mb += (double)b[(size_t)q * n + j];
         dot += ma * mb, na += ma * ma, nb += mb * mb;
     }
-    double c = dot / (sqrt(na) * sqrt(nb));
+    double c = dot / sqrt(na * nb); /* exactly 1 for identical vectors (sym) */
     if (c != c) return 0; /* NaN (a zero mean) becomes 0 */
     return acos(c > 1 ? 1 : c < -1 ? -1 : c) * 180.0 / 3.14159265358979323846;
 }
