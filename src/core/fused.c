@@ -19,6 +19,8 @@ static inline vec load(const real *p) {
     return v;
 }
 
+static inline void store(real *p, vec v) { memcpy(p, &v, sizeof v); }
+
 /* Dot product with four independent vector sums: a single running sum would make
  * every addition wait for the previous one. */
 static inline real dot(const real *a, const real *b, int n) {
@@ -38,10 +40,47 @@ static inline real dot(const real *a, const real *b, int n) {
     return r;
 }
 
-/* Row by row: every product while the row is in L1. */
+enum { BLOCK = 4 }; /* rows per block: each load of x or y serves four rows */
+
+/* y_i += row_i . x for the BLOCK rows at M (stride cols). */
+static inline void right_block(const real *M, int cols, const real *x, real *y) {
+    const real *r0 = M, *r1 = M + cols, *r2 = M + 2 * (size_t)cols, *r3 = M + 3 * (size_t)cols;
+    vec s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
+    int j = 0;
+    for (; j + VL <= cols; j += VL) {
+        vec xv = load(x + j);
+        s0 += load(r0 + j) * xv, s1 += load(r1 + j) * xv;
+        s2 += load(r2 + j) * xv, s3 += load(r3 + j) * xv;
+    }
+    real t[BLOCK] = {0};
+    for (int e = 0; e < VL; e++) t[0] += s0[e], t[1] += s1[e], t[2] += s2[e], t[3] += s3[e];
+    for (; j < cols; j++) t[0] += r0[j] * x[j], t[1] += r1[j] * x[j], t[2] += r2[j] * x[j], t[3] += r3[j] * x[j];
+    for (int b = 0; b < BLOCK; b++) y[b] += t[b];
+}
+
+/* y += sum_b a_b row_b over the BLOCK rows at M. */
+static inline void left_block(const real *M, int cols, const real *a, real *y) {
+    const real *r0 = M, *r1 = M + cols, *r2 = M + 2 * (size_t)cols, *r3 = M + 3 * (size_t)cols;
+    const real a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+    int j = 0;
+    for (; j + VL <= cols; j += VL) {
+        vec yv = load(y + j);
+        yv += a0 * load(r0 + j) + a1 * load(r1 + j) + a2 * load(r2 + j) + a3 * load(r3 + j);
+        store(y + j, yv);
+    }
+    for (; j < cols; j++) y[j] += a0 * r0[j] + a1 * r1[j] + a2 * r2[j] + a3 * r3[j];
+}
+
+/* Four rows at a time, every product while they are in L1; then the last rows one by one. */
 MULTIVERSION
 void MP_SFX(fused_sweep)(const real *M, int rows, int cols, const fused_ops *op) {
-    for (int i = 0; i < rows; i++) {
+    int i = 0;
+    for (; i + BLOCK <= rows; i += BLOCK) {
+        const real *rows4 = M + (size_t)i * (size_t)cols;
+        for (int k = 0; k < op->n_right; k++) right_block(rows4, cols, op->x_right[k], op->y_right[k] + i);
+        for (int k = 0; k < op->n_left; k++) left_block(rows4, cols, op->x_left[k] + i, op->y_left[k]);
+    }
+    for (; i < rows; i++) {
         const real *row = M + (size_t)i * (size_t)cols;
         for (int k = 0; k < op->n_right; k++) op->y_right[k][i] += dot(row, op->x_right[k], cols);
         for (int k = 0; k < op->n_left; k++) {
