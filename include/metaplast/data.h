@@ -28,7 +28,7 @@ typedef struct {
     int count;               /* images */
     int dim;                 /* images are dim x dim (after resizing) */
     int nclasses;            /* C, from the data: max label + 1 */
-    uint8_t *pixels;         /* count * dim * dim, one byte per pixel, as stored in the file */
+    uint8_t *pixels;         /* count * dim * dim, one byte per pixel (resized to --dim when it differs) */
     int *labels;             /* count */
     int *class_start;        /* nclasses + 1: images of class c are class_images[class_start[c] .. class_start[c+1]) */
     int *class_images;       /* count image indices grouped by class */
