@@ -252,6 +252,7 @@ static void test_row_decimal_point_under_comma_locale(void **state) {
     if (!loc) {
         printf("SKIPPED: %s\n", why);
         tu_rmtree(tmp);
+        free(tmp);
         skip();
     }
 
@@ -273,6 +274,7 @@ static void test_row_decimal_point_under_comma_locale(void **state) {
     check_row_round_trip(row, &r);
     assert_non_null(strstr(line, "\tLoss: 1.234567\tAccuracy: 0.400\tMetaParam_1: 0.001000\t"));
     tu_rmtree(tmp);
+    free(tmp);
 }
 
 /* Writing into too small a buffer stays inside it. */
@@ -392,6 +394,7 @@ static void test_open_errors_name_the_path(void **state) {
         printf("read-only directory case not run: running as root\n");
     }
     tu_rmtree(tmp);
+    free(tmp);
 }
 
 static void append_records(const char *dir, long first, int count) {
@@ -480,6 +483,7 @@ static void test_append_and_reopen(void **state) {
     append_records(tmp, 5, 3);
     check_files(tmp, 7);
     tu_rmtree(tmp);
+    free(tmp);
 }
 
 int main(void) {
