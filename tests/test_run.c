@@ -35,25 +35,6 @@ static pid_t child = -1; /* a run in the background, killed by teardown if a tes
 
 /* ---- small helpers --------------------------------------------------------------- */
 
-static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    size_t cap = 1 << 16, n = 0, got;
-    char *buf = malloc(cap + 1);
-    while ((got = fread(buf + n, 1, cap - n, f)) > 0)
-        if ((n += got) == cap) buf = realloc(buf, (cap *= 2) + 1);
-    fclose(f);
-    buf[n] = '\0';
-    if (len) *len = n;
-    return buf;
-}
-
-static int count_char(const char *s, char ch) {
-    int n = 0;
-    for (; *s; s++) n += *s == ch;
-    return n;
-}
-
 static int file_exists(const char *dir, const char *name) {
     char path[8400];
     snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -94,16 +75,16 @@ static void read_metrics(const char *dir, metrics *m, const char *what) {
     char path[8400];
     snprintf(path, sizeof path, "%s/metrics.csv", dir);
     size_t len = 0;
-    char *csv = slurp(path, &len);
+    char *csv = tu_read_file(path, &len);
     if (!csv) fail_msg("%s: no %s", what, path);
     if (strlen(csv) != len) fail_msg("%s: NUL byte in metrics.csv", what);
     if (len == 0 || csv[len - 1] != '\n') fail_msg("%s: metrics.csv does not end with a newline (%zu bytes)", what, len);
     if (strncmp(csv, header_first19, strlen(header_first19)) != 0) fail_msg("%s: bad header: %.200s", what, csv);
     char *p = strchr(csv, '\n') + 1;
     *strchr(csv, '\n') = '\0';
-    if (count_char(csv, ',') != NFIELDS - 1) fail_msg("%s: header has %d columns", what, count_char(csv, ',') + 1);
+    if (tu_count_char(csv, ',') != NFIELDS - 1) fail_msg("%s: header has %d columns", what, tu_count_char(csv, ',') + 1);
     memset(m, 0, sizeof *m);
-    int cap = count_char(p, '\n') + 1;
+    int cap = tu_count_char(p, '\n') + 1;
     m->v = malloc((size_t)cap * sizeof *m->v);
     m->line = malloc((size_t)cap * sizeof *m->line);
     while (*p) {
@@ -111,8 +92,8 @@ static void read_metrics(const char *dir, metrics *m, const char *what) {
         *nl = '\0';
         int r = m->nrows;
         m->line[m->nrows++] = strdup(p);
-        if (count_char(p, ',') != NFIELDS - 1)
-            fail_msg("%s: row %d has %d fields: '%s'", what, r + 1, count_char(p, ',') + 1, p);
+        if (tu_count_char(p, ',') != NFIELDS - 1)
+            fail_msg("%s: row %d has %d fields: '%s'", what, r + 1, tu_count_char(p, ',') + 1, p);
         char *f = p;
         for (int k = 0; k < NFIELDS; k++) {
             char *end;
@@ -182,7 +163,7 @@ static void run_result_free(run_result *r) { free(r->out), free(r->err); }
 
 /* Reads "run directory: PATH" from the first line of a stdout file; 0 when not there yet. */
 static int run_dir_from(const char *out_path, char *run_dir, size_t cap) {
-    char *out = slurp(out_path, NULL);
+    char *out = tu_read_file(out_path, NULL);
     if (!out) return 0;
     int ok = 0;
     char *nl = strchr(out, '\n');
@@ -203,8 +184,8 @@ static void run_binary(const char *const *args, run_result *r, const char *const
     child = spawn(args, out_path, err_path, extra_env);
     assert_true(child > 0);
     r->status = wait_status(child);
-    r->out = slurp(out_path, NULL);
-    r->err = slurp(err_path, NULL);
+    r->out = tu_read_file(out_path, NULL);
+    r->err = tu_read_file(err_path, NULL);
     r->run_dir[0] = '\0';
     if (!run_dir_from(out_path, r->run_dir, sizeof r->run_dir))
         fail_msg("no 'run directory:' line; stdout:\n%.500s\nstderr:\n%.500s", r->out, r->err);
@@ -219,11 +200,11 @@ static void assert_exit_ok(const run_result *r) {
 static void assert_params_match_stdout(const run_result *r, int nrows) {
     char path[8400];
     snprintf(path, sizeof path, "%s/params.txt", r->run_dir);
-    char *params = slurp(path, NULL);
+    char *params = tu_read_file(path, NULL);
     assert_non_null(params);
     const char *episodes = strchr(r->out, '\n') + 1; /* after "run directory: ..." */
     assert_string_equal(params, episodes);
-    assert_int_equal(count_char(params, '\n'), nrows);
+    assert_int_equal(tu_count_char(params, '\n'), nrows);
     /* each line is "Train Episode: i\tLoss: ..." in order */
     const char *p = params;
     for (int i = 1; i <= nrows; i++) {
@@ -240,7 +221,7 @@ static void assert_pngs(const char *run_dir) {
         char path[8400];
         snprintf(path, sizeof path, "%s/%s", run_dir, png_names[i]);
         size_t len = 0;
-        char *png = slurp(path, &len);
+        char *png = tu_read_file(path, &len);
         if (!png) fail_msg("no %s", path);
         static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
         if (len < 1000 || memcmp(png, sig, 8) != 0) fail_msg("%s: not a PNG (%zu bytes)", path, len);
@@ -331,7 +312,7 @@ static void test_short_run(void **state) {
     assert_true(file_exists(r.run_dir, "args.txt"));
     char path[8400];
     snprintf(path, sizeof path, "%s/args.txt", r.run_dir);
-    char *args_txt = slurp(path, NULL);
+    char *args_txt = tu_read_file(path, NULL);
     assert_non_null(strstr(args_txt, "episodes : 6\n"));
     assert_non_null(strstr(args_txt, "seed : 7\n"));
     free(args_txt);
@@ -421,7 +402,7 @@ static void start_long_run(const char *res, const char *seed, int min_rows, char
         int st;
         if (waitpid(child, &st, WNOHANG) == child) {
             child = -1;
-            char *err = slurp(err_path, NULL);
+            char *err = tu_read_file(err_path, NULL);
             fail_msg("the run ended early (status %#x): %.500s", st, err ? err : "");
         }
         if (!run_dir[0] && !run_dir_from(out_path, run_dir, cap)) {
@@ -429,8 +410,8 @@ static void start_long_run(const char *res, const char *seed, int min_rows, char
             continue;
         }
         snprintf(csv, sizeof csv, "%s/metrics.csv", run_dir);
-        char *text = slurp(csv, NULL);
-        int rows = text ? count_char(text, '\n') - 1 : -1;
+        char *text = tu_read_file(csv, NULL);
+        int rows = text ? tu_count_char(text, '\n') - 1 : -1;
         free(text);
         if (rows >= min_rows) return;
         sleep_ms(0.5);
@@ -476,9 +457,9 @@ static void test_sigkill_leaves_whole_rows(void **state) {
         char path[8400];
         snprintf(path, sizeof path, "%s/params.txt", run_dir);
         size_t len = 0;
-        char *params = slurp(path, &len);
+        char *params = tu_read_file(path, &len);
         assert_non_null(params);
-        int lines = count_char(params, '\n');
+        int lines = tu_count_char(params, '\n');
         if (len > 0 && params[len - 1] != '\n') fail_msg("%s: params.txt ends in a partial line", what);
         if (lines != m.nrows && lines != m.nrows - 1)
             fail_msg("%s: %d rows in metrics.csv but %d lines in params.txt", what, m.nrows, lines);
@@ -504,7 +485,7 @@ static void check_stop_signal(int sig, const char *seed) {
     double t0 = now_ms();
     int st = wait_status(pid);
     printf("signal %d: stopped in %.0f ms\n", sig, now_ms() - t0);
-    char *err = slurp(err_path, NULL);
+    char *err = tu_read_file(err_path, NULL);
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 128 + sig)
         fail_msg("signal %d: status %#x, wanted exit %d; stderr: %.500s", sig, st, 128 + sig, err);
     assert_non_null(strstr(err, "stopped by signal"));
@@ -516,7 +497,7 @@ static void check_stop_signal(int sig, const char *seed) {
     run_result r;
     memset(&r, 0, sizeof r);
     snprintf(r.run_dir, sizeof r.run_dir, "%s", run_dir);
-    r.out = slurp(out_path, NULL);
+    r.out = tu_read_file(out_path, NULL);
     assert_params_match_stdout(&r, m.nrows); /* a clean stop: every row has its console line */
     assert_pngs(run_dir);
     assert_true(file_exists(run_dir, "args.txt"));

@@ -45,28 +45,6 @@ static uint64_t bits(double v) {
     return u;
 }
 
-static char *read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap + 1);
-    size_t got;
-    while ((got = fread(buf + n, 1, cap - n, f)) > 0) {
-        n += got;
-        if (n == cap) buf = realloc(buf, (cap *= 2) + 1);
-    }
-    fclose(f);
-    buf[n] = '\0';
-    if (len) *len = n;
-    return buf;
-}
-
-static int count_char(const char *s, char ch) {
-    int n = 0;
-    for (; *s; s++) n += *s == ch;
-    return n;
-}
-
 /* A record whose every field is distinct and awkward to print. */
 static mp_record awkward_record(long episode) {
     mp_record r;
@@ -106,7 +84,7 @@ static void record_doubles(const mp_record *r, double *v) {
 static void check_row_round_trip(const char *row, const mp_record *r) {
     size_t len = strlen(row);
     assert_true(len > 0 && row[len - 1] == '\n');
-    assert_int_equal(count_char(row, '\n'), 1);
+    assert_int_equal(tu_count_char(row, '\n'), 1);
     assert_null(strchr(row, '"')); /* numbers need no quoting */
     assert_null(strchr(row, ' '));
     char line[4096];
@@ -149,8 +127,8 @@ static void test_header(void **state) {
     assert_true(mp_csv_header[n19] == ',' || mp_csv_header[n19] == '\n');
     /* the further columns this project writes, one line, no CR, no spaces, no quotes */
     assert_string_equal(mp_csv_header + n19, ",grad_0,grad_1,grad_2,grad_3,grad_4,seconds\n");
-    assert_int_equal(count_char(mp_csv_header, '\n'), 1);
-    assert_int_equal(count_char(mp_csv_header, ',') + 1, NFIELDS);
+    assert_int_equal(tu_count_char(mp_csv_header, '\n'), 1);
+    assert_int_equal(tu_count_char(mp_csv_header, ',') + 1, NFIELDS);
     assert_null(strchr(mp_csv_header, ' '));
     assert_null(strchr(mp_csv_header, '"'));
     assert_null(strchr(mp_csv_header, '\r'));
@@ -414,13 +392,13 @@ static void check_files(const char *dir, long nrows) {
     char path[4300];
     snprintf(path, sizeof path, "%s/metrics.csv", dir);
     size_t len = 0;
-    char *csv = read_file(path, &len);
+    char *csv = tu_read_file(path, &len);
     assert_non_null(csv);
     assert_true(len > 0 && csv[len - 1] == '\n');
     size_t hlen = strlen(mp_csv_header);
     assert_memory_equal(csv, mp_csv_header, hlen);
     assert_null(strstr(csv + 1, "episode,")); /* one header */
-    assert_int_equal(count_char(csv, '\n'), nrows + 1);
+    assert_int_equal(tu_count_char(csv, '\n'), nrows + 1);
     /* rows: episodes 1..nrows in order, each exactly what mp_format_csv_row gives */
     char *p = csv + hlen;
     for (long i = 0; i < nrows; i++) {
@@ -430,14 +408,14 @@ static void check_files(const char *dir, long nrows) {
         memcpy(line, p, (size_t)(nl - p + 1));
         line[nl - p + 1] = '\0';
         assert_int_equal(strtol(line, NULL, 10), i + 1);
-        assert_int_equal(count_char(line, ','), NFIELDS - 1);
+        assert_int_equal(tu_count_char(line, ','), NFIELDS - 1);
         p = nl + 1;
     }
     free(csv);
     snprintf(path, sizeof path, "%s/params.txt", dir);
-    char *params = read_file(path, &len);
+    char *params = tu_read_file(path, &len);
     assert_non_null(params);
-    assert_int_equal(count_char(params, '\n'), nrows);
+    assert_int_equal(tu_count_char(params, '\n'), nrows);
     if (nrows > 0) assert_int_equal(strncmp(params, "Train Episode: 1\tLoss: ", 23), 0);
     free(params);
 }
@@ -455,7 +433,7 @@ static void test_append_and_reopen(void **state) {
     check_files(tmp, 4);
     char path[4300];
     snprintf(path, sizeof path, "%s/metrics.csv", tmp);
-    char *csv = read_file(path, NULL);
+    char *csv = tu_read_file(path, NULL);
     char want[8192];
     size_t n = (size_t)snprintf(want, sizeof want, "%s", mp_csv_header);
     for (int i = 0; i < 4; i++) {
@@ -466,7 +444,7 @@ static void test_append_and_reopen(void **state) {
     assert_string_equal(csv, want);
     free(csv);
     snprintf(path, sizeof path, "%s/params.txt", tmp);
-    char *params = read_file(path, NULL);
+    char *params = tu_read_file(path, NULL);
     char wantp[4096], line[512];
     wantp[0] = '\0';
     for (int i = 0; i < 4; i++) {

@@ -58,6 +58,30 @@ int tu_run(const char *cmd, char *out, size_t cap) {
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+char *tu_read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 1 << 16, n = 0, got;
+    char *buf = malloc(cap + 1);
+    while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0)
+        if ((n += got) == cap) {
+            char *grown = realloc(buf, (cap *= 2) + 1);
+            if (!grown) free(buf);
+            buf = grown;
+        }
+    fclose(f);
+    if (!buf) return NULL;
+    buf[n] = '\0';
+    if (len) *len = n;
+    return buf;
+}
+
+int tu_count_char(const char *s, char ch) {
+    int n = 0;
+    for (; *s; s++) n += *s == ch;
+    return n;
+}
+
 int tu_write_idx(const char *path, int ndims, const uint32_t *dims, const uint8_t *payload, int gz) {
     uint8_t header[4 + 4 * 3] = {0, 0, 0x08, (uint8_t)ndims};
     size_t n = 1;

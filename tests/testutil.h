@@ -20,6 +20,12 @@ const char *tu_binary(void);
 /* Runs a shell command, returns its exit status (or -1); output captured into out if not NULL. */
 int tu_run(const char *cmd, char *out, size_t cap);
 
+/* The whole file, NUL-terminated (malloc'd; *len gets its size when len is not NULL),
+ * or NULL when it cannot be opened. */
+char *tu_read_file(const char *path, size_t *len);
+/* How many times ch occurs in s. */
+int tu_count_char(const char *s, char ch);
+
 /* Writes an IDX file (magic 0x0000080<ndims>, big-endian dims, payload), gzip-compressed
  * when gz. Returns 0 or -1. */
 int tu_write_idx(const char *path, int ndims, const uint32_t *dims, const uint8_t *payload, int gz);
