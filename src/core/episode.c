@@ -50,8 +50,9 @@ struct MP_SFX(mp_episode) {
     real *z, *ybar[L + 1], *ebar[L + 1], *vbar[L + 1], *zbar[L + 1], *hbar;
     real *right[MP_RULE_COUNT], *q[MP_RULE_COUNT], *combined[MP_LEFT_KINDS], *w[MP_LEFT_KINDS];
     real *step_right[MP_RULE_COUNT], *step_combined[MP_LEFT_KINDS]; /* for weight updates */
-    /* query batch: Y[l] is NQ x n_l (Y[0] is the input), Y[L] the softmax rows */
-    real *Y[L + 1], *Zbar, *Ybar, *Etmp[2], *Wtmp[2], *D, *F;
+    /* query batch: Y[l] is NQ x n_l (Y[0] is the input), Y[L] the softmax rows,
+     * S[l] = 1 - exp(-beta Y[l]) */
+    real *Y[L + 1], *S[L], *Zbar, *Ybar, *Etmp[2], *Wtmp[2], *D, *F;
 };
 
 /* The dense feedback matrix of layer l at step t (t = -1: after the last step), when it
@@ -115,6 +116,7 @@ episode *MP_SFX(mp_episode_new)(const mp_arch *arch, int T_max, int NQ_max) {
     }
     size_t nq = (size_t)(NQ_max > 0 ? NQ_max : 1);
     for (int l = 1; l <= L; l++) ep->Y[l] = mp_malloc(nq * (size_t)arch->n[l] * sizeof(real));
+    for (int l = 0; l < L; l++) ep->S[l] = mp_malloc(nq * (size_t)arch->n[l] * sizeof(real));
     ep->Zbar = mp_malloc(nq * nm * sizeof(real));
     ep->Ybar = mp_malloc(nq * nm * sizeof(real));
     for (int i = 0; i < 2; i++) {
@@ -135,6 +137,7 @@ void MP_SFX(mp_episode_free)(episode *ep) {
     for (int k = 0; k < MP_RULE_COUNT; k++) free(ep->right[k]), free(ep->q[k]), free(ep->step_right[k]);
     for (int g = 0; g < MP_LEFT_KINDS; g++) free(ep->combined[g]), free(ep->step_combined[g]), free(ep->w[g]);
     for (int l = 1; l <= L; l++) free(ep->Y[l]);
+    for (int l = 0; l < L; l++) free(ep->S[l]);
     free(ep->Zbar), free(ep->Ybar), free(ep->D), free(ep->F);
     for (int i = 0; i < 2; i++) free(ep->Etmp[i]), free(ep->Wtmp[i]);
     free(ep);
@@ -403,6 +406,7 @@ static double query_forward(episode *ep, const real *xq, const int *yq, int NQ, 
             real *row = Z + (size_t)q * (size_t)n[l];
             if (l < L) {
                 MP_SFX(mp_softplus)(row, row, n[l]);
+                MP_SFX(mp_feedback_slope)(row, ep->S[l] + (size_t)q * (size_t)n[l], n[l]);
                 continue;
             }
             int best = 0;
@@ -429,9 +433,8 @@ static void query_backward(episode *ep, const real *xq, const int *yq, int NQ) {
         if (l == 1) break;
         cblas_xgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, NQ, n[l - 1], n[l], 1, Zbar, n[l],
                     ep->W + ep->woff[l], n[l - 1], 0, ep->Ybar, n[l - 1]);
-        const real beta = (real)MP_SOFTPLUS_BETA;
         for (size_t i = 0; i < (size_t)NQ * (size_t)n[l - 1]; i++)
-            Zbar[i] = ep->Ybar[i] * softplus_slope(Yin[i], -expm1(-beta * Yin[i]));
+            Zbar[i] = ep->Ybar[i] * softplus_slope(Yin[i], ep->S[l - 1][i]);
     }
 }
 
@@ -470,18 +473,14 @@ static void query_statistics(episode *ep, const real *xq, const int *yq, int NQ,
             EB[k] = EW[k] = ep->Y[L][k] - (i == yq[q]);
         }
     out->angle[L] = 0;
-    const real beta = (real)MP_SOFTPLUS_BETA;
+    MP_SFX(mp_feedback_slope)(xq, ep->S[0], NQ * n[0]);
     for (int l = L - 1, cur = 0; l >= 0; l--, cur ^= 1) {
-        const real *Y = l == 0 ? xq : ep->Y[l];
         real *nb = ep->Etmp[cur ^ 1], *nw = ep->Wtmp[cur ^ 1];
         cblas_xgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, NQ, n[l], n[l + 1], 1, ep->Etmp[cur], n[l + 1],
                     ep->arch.sym ? ep->W + ep->woff[l + 1] : fixed_B(ep, -1, l + 1), n[l], 0, nb, n[l]);
         cblas_xgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, NQ, n[l], n[l + 1], 1, ep->Wtmp[cur], n[l + 1],
                     ep->W + ep->woff[l + 1], n[l], 0, nw, n[l]);
-        for (size_t i = 0; i < (size_t)NQ * n[l]; i++) {
-            real s = -expm1(-beta * Y[i]);
-            nb[i] *= s, nw[i] *= s;
-        }
+        for (size_t i = 0; i < (size_t)NQ * n[l]; i++) nb[i] *= ep->S[l][i], nw[i] *= ep->S[l][i];
         out->angle[l] = angle_degrees(nb, nw, n[l], NQ);
     }
 }
