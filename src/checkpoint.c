@@ -65,15 +65,18 @@ size_t mp_checkpoint_encode(const mp_checkpoint *ck, uint8_t *buf) {
 }
 
 int mp_checkpoint_decode(const uint8_t *bytes, size_t n, const char *name, mp_checkpoint *ck, mp_err *err) {
-    if (n < sizeof magic + 8 || memcmp(bytes, magic, sizeof magic) != 0)
+    if (n < sizeof magic || memcmp(bytes, magic, sizeof magic) != 0)
         return mp_errf(err, "%s: not a metaplast checkpoint (bad magic number)", name);
+    if (n < sizeof magic + 8) return mp_errf(err, "%s: damaged checkpoint: truncated to %zu bytes", name, n);
     const uint8_t *p = bytes + sizeof magic;
     uint32_t version = get_u32(&p), length = get_u32(&p);
     if (version != MP_CHECKPOINT_VERSION)
         return mp_errf(err, "%s: checkpoint version %u, this metaplast reads version %d", name, version,
                        MP_CHECKPOINT_VERSION);
     if (length != MP_CHECKPOINT_PAYLOAD || n != MP_CHECKPOINT_SIZE)
-        return mp_errf(err, "%s: damaged checkpoint: %zu bytes, expected %d", name, n, MP_CHECKPOINT_SIZE);
+        return mp_errf(err, "%s: damaged checkpoint: %s%zu bytes, expected %d", name,
+                       n > MP_CHECKPOINT_SIZE ? "more than " : "", n > MP_CHECKPOINT_SIZE ? n - 1 : n,
+                       MP_CHECKPOINT_SIZE);
     const uint8_t *end = bytes + n - 4, *q = end;
     if (get_u32(&q) != crc_of(bytes, (size_t)(end - bytes)))
         return mp_errf(err, "%s: damaged checkpoint: checksum mismatch", name);
@@ -124,9 +127,9 @@ int mp_checkpoint_load(const char *run_dir, mp_checkpoint *ck, mp_err *err) {
     FILE *f = fopen(path, "rb");
     if (!f) return mp_errf(err, "%s: cannot open: %s", path, strerror(errno));
     uint8_t buf[MP_CHECKPOINT_SIZE + 1];
-    size_t n = fread(buf, 1, sizeof buf, f);
-    int bad = ferror(f);
+    size_t n = fread(buf, 1, sizeof buf, f); /* one byte more than a checkpoint: too long shows */
+    int bad = ferror(f), e = errno;
     fclose(f);
-    if (bad) return mp_errf(err, "%s: cannot read", path);
+    if (bad) return mp_errf(err, "%s: cannot read: %s", path, strerror(e));
     return mp_checkpoint_decode(buf, n, path, ck, err);
 }

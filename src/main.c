@@ -2,7 +2,9 @@
  * random feedback (Shervani-Tabar & Rosenbaum, Nature Communications 2023). */
 #include <cblas.h>
 #include <stdio.h>
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "metaplast/checkpoint.h"
 #include "metaplast/cli.h"
@@ -11,14 +13,15 @@
 #include "metaplast/train.h"
 #include "metaplast/util.h"
 
-/* --resume: the stored flags with the command line on top, and the checkpoint.
- * Returns -1 to go on, or the exit status. */
+/* --resume: the stored flags with the command line on top, and the checkpoint (the
+ * initial state when the run stopped before its first episode ended). Returns -1 to
+ * go on, or the exit status. */
 static int prepare_resume(int argc, char **argv, mp_config *cfg, mp_checkpoint *ck) {
     mp_err err;
     char args_path[MP_PATH_MAX + 16];
     snprintf(args_path, sizeof args_path, "%s/args.txt", cfg->resume);
     mp_config stored;
-    if (mp_config_read_args(args_path, &stored, &err) != 0 || mp_checkpoint_load(cfg->resume, ck, &err) != 0) {
+    if (mp_config_read_args(args_path, &stored, &err) != 0) {
         fprintf(stderr, "metaplast: --resume %s: %s\n", cfg->resume, err.msg);
         return MP_EXIT_RUNTIME;
     }
@@ -26,16 +29,25 @@ static int prepare_resume(int argc, char **argv, mp_config *cfg, mp_checkpoint *
         fprintf(stderr, "metaplast: %s\n", err.msg);
         return MP_EXIT_USAGE;
     }
+    char ck_path[MP_PATH_MAX + 32];
+    snprintf(ck_path, sizeof ck_path, "%s/%s", cfg->resume, MP_CHECKPOINT_FILE);
+    if (access(ck_path, F_OK) != 0 && errno == ENOENT) {
+        /* stopped before its first episode ended: nothing to keep, start it over */
+        fprintf(stderr, "metaplast: --resume %s: no episode had finished; starting the run over there\n",
+                cfg->resume);
+        mp_trainer_initial_state(cfg, ck);
+    } else if (mp_checkpoint_load(cfg->resume, ck, &err) != 0) {
+        fprintf(stderr, "metaplast: --resume %s: %s\n", cfg->resume, err.msg);
+        return MP_EXIT_RUNTIME;
+    }
     if (cfg->episodes < ck->episode) {
         fprintf(stderr, "metaplast: --episodes: %ld is fewer than the %ld episodes the run in %s has finished\n",
                 cfg->episodes, ck->episode, cfg->resume);
         return MP_EXIT_USAGE;
     }
-    if (cfg->episodes == ck->episode) {
+    if (cfg->episodes == ck->episode) /* it goes on only to redraw the plots, which a kill may have missed */
         printf("the run in %s is complete (%ld episodes); raise --episodes to extend it\n", cfg->resume,
                ck->episode);
-        return MP_EXIT_OK;
-    }
     return -1;
 }
 

@@ -129,7 +129,14 @@ static int parse_csv_row(char *line, mp_record *r) {
 static int keep_lines(const char *path, int skip, long lines, int (*row)(char *, long, void *), void *ctx,
                       mp_err *err) {
     FILE *f = fopen(path, "r+");
+    if (!f && errno == ENOENT && lines == 0) return 0; /* killed before it was created */
     if (!f) return mp_errf(err, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return mp_errf(err, "%s: not a regular file", path);
+    }
+    if (st.st_size == 0) skip = 0; /* killed before its header was written */
     char *line = NULL;
     size_t cap = 0;
     long kept = 0, offset = 0;

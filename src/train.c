@@ -32,7 +32,6 @@ void mp_trainer_init(mp_trainer *tr, const mp_config *cfg, const mp_dataset *ds)
     tr->arch = mp_config_arch(cfg, ds);
     tr->T = cfg->M * cfg->K;
     tr->NQ = cfg->M * cfg->Q;
-    mp_rng_seed(&tr->rng, (uint64_t)cfg->seed);
     mp_task_init(&tr->task, cfg->M, cfg->K, cfg->Q);
     tr->ep = mp_episode_new_f32(&tr->arch, tr->T, tr->NQ);
     size_t nw = mp_arch_weight_count(&tr->arch), n0 = (size_t)tr->arch.n[0];
@@ -42,8 +41,16 @@ void mp_trainer_init(mp_trainer *tr, const mp_config *cfg, const mp_dataset *ds)
     tr->x_query = mp_malloc((size_t)tr->NQ * n0 * sizeof(float));
     tr->y_train = mp_malloc((size_t)tr->T * sizeof(int));
     tr->y_query = mp_malloc((size_t)tr->NQ * sizeof(int));
-    tr->theta[0] = cfg->a;
     mp_adam_init(&tr->adam, cfg->lr_meta);
+    mp_checkpoint start;
+    mp_trainer_initial_state(cfg, &start);
+    mp_trainer_load_state(tr, &start);
+}
+
+void mp_trainer_initial_state(const mp_config *cfg, mp_checkpoint *ck) {
+    memset(ck, 0, sizeof *ck);
+    ck->theta[0] = cfg->a;
+    mp_rng_seed(&ck->rng, (uint64_t)cfg->seed);
 }
 
 void mp_trainer_free(mp_trainer *tr) {

@@ -50,6 +50,9 @@ int mp_gradcheck_main(const mp_config *cfg, const mp_dataset *ds, FILE *out);
 /* SIGINT/SIGTERM ask the training loop to stop after the current episode. */
 void mp_install_stop_handlers(void);
 
+/* The state before the first episode: theta = (a, 0, 0, 0, 0), Adam at rest, the
+ * generator seeded with --seed. */
+void mp_trainer_initial_state(const mp_config *cfg, mp_checkpoint *ck);
 /* The state a checkpoint carries, to and from a trainer. */
 void mp_trainer_save_state(const mp_trainer *tr, mp_checkpoint *ck);
 void mp_trainer_load_state(mp_trainer *tr, const mp_checkpoint *ck);
