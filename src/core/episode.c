@@ -48,7 +48,7 @@ struct MP_SFX(mp_episode) {
     int unwound[L + 1]; /* reverse sweep: W_l already unwound to this step */
     /* per-step scratch */
     real *z, *ybar[L + 1], *ebar[L + 1], *vbar[L + 1], *zbar[L + 1], *hbar;
-    real *right[MP_RULE_COUNT], *q[MP_RULE_COUNT], *combined[MP_LEFT_KINDS], *w[MP_LEFT_KINDS];
+    real *right[MP_RULE_COUNT], *q[MP_RULE_COUNT], *combined[MP_LEFT_KINDS], *w[MP_LEFT_KINDS], *u[MP_LEFT_KINDS];
     real *step_right[MP_RULE_COUNT], *step_combined[MP_LEFT_KINDS]; /* for weight updates */
     /* query batch: Y[l] is NQ x n_l (Y[0] is the input), Y[L] the softmax rows,
      * S[l] = 1 - exp(-beta Y[l]) */
@@ -113,6 +113,7 @@ episode *MP_SFX(mp_episode_new)(const mp_arch *arch, int T_max, int NQ_max) {
         ep->combined[g] = mp_malloc(nm * sizeof(real));
         ep->step_combined[g] = mp_malloc(nm * sizeof(real));
         ep->w[g] = mp_malloc(nm * sizeof(real));
+        ep->u[g] = mp_malloc(nm * sizeof(real));
     }
     size_t nq = (size_t)(NQ_max > 0 ? NQ_max : 1);
     for (int l = 1; l <= L; l++) ep->Y[l] = mp_malloc(nq * (size_t)arch->n[l] * sizeof(real));
@@ -135,7 +136,7 @@ void MP_SFX(mp_episode_free)(episode *ep) {
     for (int l = 0; l <= L; l++) free(ep->ybar[l]), free(ep->ebar[l]), free(ep->vbar[l]), free(ep->zbar[l]);
     for (int l = 1; l <= L; l++) lowrank_free(&ep->Wq[l]), lowrank_free(&ep->Wbar_q[l]);
     for (int k = 0; k < MP_RULE_COUNT; k++) free(ep->right[k]), free(ep->q[k]), free(ep->step_right[k]);
-    for (int g = 0; g < MP_LEFT_KINDS; g++) free(ep->combined[g]), free(ep->step_combined[g]), free(ep->w[g]);
+    for (int g = 0; g < MP_LEFT_KINDS; g++) free(ep->combined[g]), free(ep->step_combined[g]), free(ep->w[g]), free(ep->u[g]);
     for (int l = 1; l <= L; l++) free(ep->Y[l]);
     for (int l = 0; l < L; l++) free(ep->S[l]);
     free(ep->Zbar), free(ep->Ybar), free(ep->D), free(ep->F);
@@ -321,35 +322,51 @@ static void reverse_step(episode *ep, int t, double *grad) {
         memset(ep->vbar[l], 0, (size_t)ep->n_max * sizeof(real));
         ep->unwound[l] = 0;
     }
-    /* 1. adjoints of the rank-one factors, from Wbar_{t+1} */
+    /* 1. adjoints of the rank-one factors, from G = Wbar_{t+1}. Per left-factor kind g,
+     * the update is left_g combined_g^T: left_g's adjoint is G combined_g, and when some
+     * right factor depends on the weights, w_g = G^T left_g gives both the right factors'
+     * adjoints and dL/dtheta_k = sign_k <w_g, right_k>: two products per kind, however
+     * many terms share it. Otherwise one product per term, q_k = G right_k, gives
+     * dL/dtheta_k = sign_k <left_g, q_k> (so W1's pseudo-gradient needs only one). */
     for (int l = 1; l <= L; l++) {
         layer_signals s = signals_at(ep, t, l);
         unsigned used = combine_terms(ep, &s, theta, ep->right, ep->combined);
+        int need_w[MP_LEFT_KINDS] = {0};
         fused_ops op = {0};
-        for (int k = 0; k < MP_RULE_COUNT; k++) {
-            if (!term_on(ep, k)) continue;
-            memset(ep->q[k], 0, (size_t)n[l] * sizeof(real));
-            fused_right(&op, ep->right[k], ep->q[k]);
-        }
         for (int g = 0; g < MP_LEFT_KINDS; g++) {
-            int need_w = 0;
+            if (!(used >> g & 1u)) continue;
             for (int k = 0; k < MP_RULE_COUNT; k++)
-                need_w |= term_on(ep, k) && mp_rule_pool[k].left == g && right_is_live(mp_rule_pool[k].right, l);
-            if (!(used >> g & 1u) || !need_w) continue;
-            memset(ep->w[g], 0, (size_t)n[l - 1] * sizeof(real));
-            fused_left(&op, left_factor(&s, g), ep->w[g]);
+                need_w[g] |= term_on(ep, k) && mp_rule_pool[k].left == g && right_is_live(mp_rule_pool[k].right, l);
+            if (need_w[g]) {
+                memset(ep->w[g], 0, (size_t)n[l - 1] * sizeof(real));
+                memset(ep->u[g], 0, (size_t)n[l] * sizeof(real));
+                fused_left(&op, left_factor(&s, g), ep->w[g]);
+                fused_right(&op, ep->combined[g], ep->u[g]);
+                continue;
+            }
+            for (int k = 0; k < MP_RULE_COUNT; k++)
+                if (term_on(ep, k) && mp_rule_pool[k].left == g) {
+                    memset(ep->q[k], 0, (size_t)n[l] * sizeof(real));
+                    fused_right(&op, ep->right[k], ep->q[k]);
+                }
         }
         lowrank_products(&ep->Wbar_q[l], &op);
-        for (int k = 0; k < MP_RULE_COUNT; k++) {
-            if (!term_on(ep, k)) continue;
-            const mp_rule_term *term = &mp_rule_pool[k];
-            int g = term->left;
+        for (int g = 0; g < MP_LEFT_KINDS; g++) {
+            if (!(used >> g & 1u)) continue;
             real *left_bar = g == MP_LEFT_E ? ep->ebar[l] : ep->ybar[l];
-            /* q_k = G right_k gives both dL/dtheta_k and this term's share of left_bar */
-            grad[k] += term->sign * (double)cblas_xdot(n[l], left_factor(&s, g), 1, ep->q[k], 1);
-            cblas_xaxpy(n[l], (real)(term->sign * theta[k]), ep->q[k], 1, left_bar, 1);
-            if (right_is_live(term->right, l))
-                right_adjoint(ep, term->right, l, ep->w[g], (real)(term->sign * theta[k]), n[l - 1]);
+            if (need_w[g]) cblas_xaxpy(n[l], 1, ep->u[g], 1, left_bar, 1);
+            for (int k = 0; k < MP_RULE_COUNT; k++) {
+                if (!term_on(ep, k) || mp_rule_pool[k].left != g) continue;
+                const mp_rule_term *term = &mp_rule_pool[k];
+                real scale = (real)(term->sign * theta[k]);
+                if (!need_w[g]) {
+                    grad[k] += term->sign * (double)cblas_xdot(n[l], left_factor(&s, g), 1, ep->q[k], 1);
+                    cblas_xaxpy(n[l], scale, ep->q[k], 1, left_bar, 1);
+                    continue;
+                }
+                grad[k] += term->sign * (double)cblas_xdot(n[l - 1], ep->w[g], 1, ep->right[k], 1);
+                if (right_is_live(term->right, l)) right_adjoint(ep, term->right, l, ep->w[g], scale, n[l - 1]);
+            }
         }
         if (ep->need_v) { /* v_l = W_l^T y_l: its adjoint reaches y_l through W_t, and W_l */
             fused_ops ov = {0};
