@@ -233,12 +233,16 @@ static real softplus_slope(real y, real s) {
     return (real)MP_SOFTPLUS_BETA * y > (real)MP_SOFTPLUS_THRESHOLD ? 1 : s;
 }
 
-/* Queues step t's update of W_l (sign +1), or its unwinding (sign -1). */
-static void queue_step_update(episode *ep, int t, int l, real sign) {
+/* Queues step t's update of W_l (sign +1), or its unwinding (sign -1). A product z
+ * += W_l x taken before the update was queued gets the update's share when x is given. */
+static void queue_step_update(episode *ep, int t, int l, real sign, const real *x, real *z) {
     layer_signals s = signals_at(ep, t, l);
     unsigned used = combine_terms(ep, &s, ep->theta, ep->step_right, ep->step_combined);
-    for (int g = 0; g < MP_LEFT_KINDS; g++)
-        if (used >> g & 1u) lowrank_add(&ep->Wq[l], sign, left_factor(&s, g), ep->step_combined[g]);
+    for (int g = 0; g < MP_LEFT_KINDS; g++) {
+        if (!(used >> g & 1u)) continue;
+        lowrank_add(&ep->Wq[l], sign, left_factor(&s, g), ep->step_combined[g]);
+        if (x) cblas_xaxpy(s.n_out, sign * cblas_xdot(s.n_in, ep->step_combined[g], 1, x, 1), left_factor(&s, g), 1, z, 1);
+    }
 }
 
 /* y += B_l^T x (left) or y += B_l x (right) with the feedback of step t: W_l itself in
@@ -255,13 +259,12 @@ static void feedback_product(episode *ep, int t, int l, int left, const real *x,
         fused_sweep(fixed_B(ep, t, l), ep->arch.n[l], ep->arch.n[l - 1], &op);
 }
 
+/* Oja's v_l = W_l^T y_l needs y_l, so step t's update of W_l cannot be formed until
+ * W_l has been read once more; that read is step t+1's forward product, which takes v_l
+ * of step t in the same sweep: step t's update is queued there (or by finish_step). */
 static void plasticity_step(episode *ep, int t, int label) {
     const int *n = ep->arch.n;
     const real *x = ep->x_step + (size_t)t * (size_t)n[0];
-    if (ep->B_steps && ep->record_B_steps) { /* a check's record of B_t = W_t */
-        for (int l = 1; l <= L; l++) lowrank_flush(&ep->Wq[l]);
-        memcpy(ep->B_steps + (size_t)t * ep->woff[L + 1], ep->W, ep->woff[L + 1] * sizeof(real));
-    }
     /* every signal is computed with the weights of step t, before any changes */
     for (int l = 1; l <= L; l++) {
         const real *y_in = l == 1 ? x : step_vec(ep, t, ep->off_y[l - 1]);
@@ -269,7 +272,18 @@ static void plasticity_step(episode *ep, int t, int label) {
         fused_ops op = {0};
         memset(ep->z, 0, (size_t)n[l] * sizeof(real));
         fused_right(&op, y_in, ep->z);
+        if (t > 0 && ep->need_v) {
+            real *v_prev = step_vec(ep, t - 1, ep->off_v[l]);
+            memset(v_prev, 0, (size_t)n[l - 1] * sizeof(real));
+            fused_left(&op, step_vec(ep, t - 1, ep->off_y[l]), v_prev);
+        }
         lowrank_products(&ep->Wq[l], &op);
+        if (t > 0) queue_step_update(ep, t - 1, l, 1, y_in, ep->z);
+        if (ep->B_steps && ep->record_B_steps) { /* a check's record of B_t = W_t */
+            lowrank_flush(&ep->Wq[l]);
+            memcpy(ep->B_steps + (size_t)t * ep->woff[L + 1] + ep->woff[l], ep->W + ep->woff[l],
+                   (ep->woff[l + 1] - ep->woff[l]) * sizeof(real));
+        }
         if (l < L)
             MP_SFX(mp_softplus)(ep->z, y, n[l]);
         else
@@ -286,15 +300,21 @@ static void plasticity_step(episode *ep, int t, int label) {
         feedback_product(ep, t, l + 1, 1, step_vec(ep, t, ep->off_e[l + 1]), h);
         for (int j = 0; j < n[l]; j++) e[j] = h[j] * sl[j];
     }
-    if (ep->need_v)
-        for (int l = 1; l <= L; l++) {
+}
+
+/* The last step's update, which no next step queues: its own read for v, then the queue. */
+static void finish_step(episode *ep, int t) {
+    const int *n = ep->arch.n;
+    for (int l = 1; l <= L; l++) {
+        if (ep->need_v) {
             real *v = step_vec(ep, t, ep->off_v[l]);
             fused_ops op = {0};
             memset(v, 0, (size_t)n[l - 1] * sizeof(real));
             fused_left(&op, step_vec(ep, t, ep->off_y[l]), v);
             lowrank_products(&ep->Wq[l], &op);
         }
-    for (int l = 1; l <= L; l++) queue_step_update(ep, t, l, 1);
+        queue_step_update(ep, t, l, 1, NULL, NULL);
+    }
 }
 
 /* ---- backward: one step of the reverse sweep -------------------------------------- */
@@ -304,7 +324,7 @@ static void plasticity_step(episode *ep, int t, int label) {
  * unwound. */
 static lowrank *W_at_step(episode *ep, int t, int l) {
     if (!ep->unwound[l]) {
-        queue_step_update(ep, t, l, -1);
+        queue_step_update(ep, t, l, -1, NULL, NULL);
         ep->unwound[l] = 1;
     }
     return &ep->Wq[l];
@@ -522,6 +542,7 @@ int MP_SFX(mp_episode_run)(episode *ep, const real *W0, const real *B0, const do
     for (int l = 1; l <= L; l++) lowrank_clear(&ep->Wq[l]), lowrank_clear(&ep->Wbar_q[l]);
 
     for (int t = 0; t < T; t++) plasticity_step(ep, t, y_train[t]);
+    if (T > 0) finish_step(ep, T - 1);
     for (int l = 1; l <= L; l++) lowrank_flush(&ep->Wq[l]); /* the query reads W_T dense */
 
     int correct = 0;
