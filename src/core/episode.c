@@ -9,6 +9,7 @@
  * W and dL/dW change by rank one or two at every step, forward and backward: both are
  * held as a dense base plus queued rank-one terms (lowrank.h), so a step reads each
  * matrix once and the updates reach the base in blocks. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <tgmath.h>
@@ -535,8 +536,11 @@ int MP_SFX(mp_episode_run)(episode *ep, const real *W0, const real *B0, const do
     memset(out, 0, sizeof *out);
     memcpy(ep->W, W0, nw * sizeof(real));
     if (!ep->arch.sym) memcpy(ep->B, B0, nw * sizeof(real));
-    if (T > ep->T_max) T = ep->T_max; /* the caller sized the work space */
-    if (NQ > ep->NQ_max) NQ = ep->NQ_max;
+    if (T > ep->T_max || NQ > ep->NQ_max) { /* a caller's bug, never a silently shorter episode */
+        fprintf(stderr, "metaplast: mp_episode_run: %d steps and %d queries exceed the work space (%d, %d)\n", T, NQ,
+                ep->T_max, ep->NQ_max);
+        abort();
+    }
     ep->x_step = x_train;
     ep->theta = theta;
     for (int l = 1; l <= L; l++) lowrank_clear(&ep->Wq[l]), lowrank_clear(&ep->Wbar_q[l]);
