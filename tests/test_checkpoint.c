@@ -53,24 +53,12 @@ static void fix_crc(uint8_t *buf, size_t n) {
     put_le32(buf + n - 4, (uint32_t)crc32(crc32(0, NULL, 0), buf, (uInt)(n - 4)));
 }
 
-static void write_file(const char *path, const void *bytes, size_t n) {
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(bytes, 1, n, f), n);
-    assert_int_equal(fclose(f), 0);
-}
-
 static size_t read_file(const char *path, uint8_t *buf, size_t cap) {
     FILE *f = fopen(path, "rb");
     if (!f) return 0;
     size_t n = fread(buf, 1, cap, f);
     fclose(f);
     return n;
-}
-
-static int exists(const char *path) {
-    struct stat st;
-    return lstat(path, &st) == 0;
 }
 
 /* Decoding must fail, with a message that starts with the name and contains `what`. */
@@ -123,7 +111,7 @@ static void test_layout_and_round_trip(void **state) {
     assert_int_equal(read_file(path, file, sizeof file), MP_CHECKPOINT_SIZE);
     assert_memory_equal(file, buf, 8);
     snprintf(path, sizeof path, "%s/%s.tmp", dir, MP_CHECKPOINT_FILE);
-    assert_false(exists(path));
+    assert_false(tu_exists(path));
     /* saving again replaces it */
     ck = sample(43);
     assert_int_equal(mp_checkpoint_save(dir, &ck, &err), 0);
@@ -229,7 +217,7 @@ static void test_damaged_files(void **state) {
         memset(buf, 0xA5, sizeof buf);
         memcpy(buf, good, n);
         if (cases[c].byte >= 0) buf[cases[c].byte] ^= (uint8_t)(1u << cases[c].bit);
-        write_file(path, buf, cases[c].len);
+        assert_int_equal(tu_write_file(path, buf, cases[c].len), 0);
         err.msg[0] = '\0';
         assert_int_equal(mp_checkpoint_load(dir, &back, &err), -1);
         printf("  %-20s -> %s\n", cases[c].what, err.msg);
@@ -262,13 +250,13 @@ static void test_leftover_tmp(void **state) {
     uint8_t buf[MP_CHECKPOINT_SIZE * 2];
     memset(buf, 0xEE, sizeof buf);
     mp_checkpoint_encode(&next, buf);
-    write_file(tmp, buf, MP_CHECKPOINT_SIZE / 2);
+    assert_int_equal(tu_write_file(tmp, buf, MP_CHECKPOINT_SIZE / 2), 0);
     assert_int_equal(mp_checkpoint_load(dir, &back, &err), 0);
     assert_same(&old, &back);
     /* a longer one: O_TRUNC, so no stale tail survives the next save */
-    write_file(tmp, buf, sizeof buf);
+    assert_int_equal(tu_write_file(tmp, buf, sizeof buf), 0);
     assert_int_equal(mp_checkpoint_save(dir, &next, &err), 0);
-    assert_false(exists(tmp));
+    assert_false(tu_exists(tmp));
     assert_int_equal(mp_checkpoint_load(dir, &back, &err), 0);
     assert_same(&next, &back);
     tu_rmtree(dir);
@@ -297,7 +285,7 @@ static void test_save_errors(void **state) {
     /* a file where the run directory should be (tests run as root: permission bits
      * would not stop the write) */
     snprintf(file, sizeof file, "%s/a-file", base);
-    write_file(file, "x", 1);
+    assert_int_equal(tu_write_file(file, "x", 1), 0);
     expect_save_error(file, file, strerror(ENOTDIR));
     /* a directory nobody may create files in, even root */
     expect_save_error("/proc", "/proc/checkpoint.bin.tmp", "");
@@ -320,7 +308,7 @@ static void test_save_errors(void **state) {
         assert_memory_equal(before, after, nb);
         assert_int_equal(mp_checkpoint_load(dir, &back, &err), 0);
         assert_same(&old, &back);
-        assert_false(exists(tmp));
+        assert_false(tu_exists(tmp));
     }
     /* checkpoint.bin is a directory: the rename fails, naming it; nothing is left behind */
     snprintf(dir, sizeof dir, "%s/run2", base);
@@ -328,10 +316,10 @@ static void test_save_errors(void **state) {
     snprintf(path, sizeof path, "%s/%s", dir, MP_CHECKPOINT_FILE);
     assert_int_equal(mkdir(path, 0755), 0);
     snprintf(file, sizeof file, "%s/x", path);
-    write_file(file, "x", 1); /* non-empty, so rename cannot replace it */
+    assert_int_equal(tu_write_file(file, "x", 1), 0); /* non-empty, so rename cannot replace it */
     expect_save_error(dir, path, "");
     snprintf(tmp, sizeof tmp, "%s/%s.tmp", dir, MP_CHECKPOINT_FILE);
-    assert_false(exists(tmp));
+    assert_false(tu_exists(tmp));
     tu_rmtree(base);
     free(base);
 }

@@ -324,13 +324,6 @@ static void test_write_args_format(void **state) {
     assert_int_equal(nlines, NALL);
 }
 
-static void write_file(const char *path, const char *text) {
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    assert_int_equal(fclose(f), 0);
-}
-
 static void test_args_round_trip(void **state) {
     (void)state;
     char *dir = tu_mkdtemp();
@@ -347,7 +340,7 @@ static void test_args_round_trip(void **state) {
     args_text(&c, text, sizeof text);
     /* rundir appends these; the reader skips lines that are not flags */
     snprintf(with_extras, sizeof with_extras, "%simages_file : x.gz\nlabels_file : y.gz\nversion : 0.1.0\n", text);
-    write_file(path, with_extras);
+    assert_int_equal(tu_write_text(path, with_extras), 0);
     mp_err err;
     assert_int_equal(mp_config_read_args(path, &back, &err), 0);
     assert_memory_equal(&c, &back, sizeof c); /* both start zeroed by mp_config_defaults */
@@ -357,12 +350,12 @@ static void test_args_round_trip(void **state) {
     /* defaults round-trip too */
     mp_config_defaults(&c);
     args_text(&c, text, sizeof text);
-    write_file(path, text);
+    assert_int_equal(tu_write_text(path, text), 0);
     assert_int_equal(mp_config_read_args(path, &back, &err), 0);
     assert_memory_equal(&c, &back, sizeof c);
 
     /* a bad value names the file, the line and the flag */
-    write_file(path, "K : 0\n");
+    assert_int_equal(tu_write_text(path, "K : 0\n"), 0);
     assert_int_equal(mp_config_read_args(path, &back, &err), -1);
     assert_non_null(strstr(err.msg, path));
     assert_non_null(strstr(err.msg, ":1:"));
@@ -372,12 +365,12 @@ static void test_args_round_trip(void **state) {
     char *resume_line = strstr(text, "resume : ");
     assert_non_null(resume_line);
     resume_line[0] = '\0'; /* drop the last line */
-    write_file(path, text);
+    assert_int_equal(tu_write_text(path, text), 0);
     assert_int_equal(mp_config_read_args(path, &back, &err), -1);
     assert_non_null(strstr(err.msg, "resume"));
 
     /* garbage */
-    write_file(path, "this is not an args file\n");
+    assert_int_equal(tu_write_text(path, "this is not an args file\n"), 0);
     assert_int_equal(mp_config_read_args(path, &back, &err), -1);
     assert_non_null(strstr(err.msg, ":1:"));
 

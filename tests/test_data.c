@@ -10,7 +10,7 @@
 #include "testutil.h"
 
 typedef struct {
-    char *dir;
+    char *dir; /* first: tu_dir_fixture_new / tu_dir_fixture_free */
     mp_config cfg;
     char images[8192], labels[8192];
 } fixture;
@@ -19,9 +19,8 @@ typedef struct {
 enum { FAKE_DIM = 4 };
 
 static int setup(void **state) {
-    fixture *fx = calloc(1, sizeof *fx);
-    fx->dir = tu_mkdtemp();
-    if (!fx->dir) return -1;
+    fixture *fx = tu_dir_fixture_new(sizeof *fx);
+    if (!fx) return -1;
     snprintf(fx->cfg.database, sizeof fx->cfg.database, "emnist_bymerge");
     snprintf(fx->cfg.data_dir, sizeof fx->cfg.data_dir, "%s", fx->dir);
     fx->cfg.dim = FAKE_DIM;
@@ -31,14 +30,6 @@ static int setup(void **state) {
     snprintf(fx->images, sizeof fx->images, "%s/emnist-bymerge-test-images-idx3-ubyte.gz", sub);
     snprintf(fx->labels, sizeof fx->labels, "%s/emnist-bymerge-test-labels-idx1-ubyte.gz", sub);
     *state = fx;
-    return 0;
-}
-
-static int teardown(void **state) {
-    fixture *fx = *state;
-    tu_rmtree(fx->dir);
-    free(fx->dir);
-    free(fx);
     return 0;
 }
 
@@ -306,7 +297,7 @@ static void test_fashion_data_dir_first(void **state) {
 }
 
 int main(void) {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, tu_dir_fixture_free)
     const struct CMUnitTest tests[] = {
         T(test_load_fake),          T(test_load_resized),       T(test_count_mismatch),
         T(test_label_out_of_range), T(test_empty_class),        T(test_not_square),

@@ -17,7 +17,7 @@ static const char *const files[4] = {
 };
 
 typedef struct {
-    char *dir;
+    char *dir; /* first: tu_dir_fixture_new / tu_dir_fixture_free */
     char script[4096];
     char out[16384];
 } fixture;
@@ -52,9 +52,8 @@ static int dest_has(fixture *fx, const char *name) {
 /* In fx->dir: gzip/<the four files> with fake contents, gzip.zip holding them (plus
  * another member, as the real archive has many), partial.zip lacking one, and sums. */
 static int setup(void **state) {
-    fixture *fx = calloc(1, sizeof *fx);
-    fx->dir = tu_mkdtemp();
-    if (!fx->dir) return -1;
+    fixture *fx = tu_dir_fixture_new(sizeof *fx);
+    if (!fx) return -1;
     snprintf(fx->script, sizeof fx->script, "%s/data/fetch-emnist.sh", tu_source_dir());
     int rc = run(fx,
                  "cd '%s' && mkdir gzip && for f in %s %s %s %s emnist-other.gz; do "
@@ -69,14 +68,6 @@ static int setup(void **state) {
                  files[3]);
     *state = fx;
     return rc == 0 ? 0 : -1;
-}
-
-static int teardown(void **state) {
-    fixture *fx = *state;
-    tu_rmtree(fx->dir);
-    free(fx->dir);
-    free(fx);
-    return 0;
 }
 
 static void assert_dest_complete(fixture *fx) {
@@ -166,7 +157,7 @@ static void test_no_extractor(void **state) {
 }
 
 int main(void) {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, tu_dir_fixture_free)
     const struct CMUnitTest tests[] = {
         T(test_mismatch_deletes), T(test_success_and_rerun), T(test_member_missing),
         T(test_bad_arguments),    T(test_python_extracts),   T(test_no_extractor),

@@ -8,23 +8,14 @@
 #include "testutil.h"
 
 typedef struct {
-    char *dir;
+    char *dir; /* first: tu_dir_fixture_new / tu_dir_fixture_free */
     char path[4096];
 } fixture;
 
 static int setup(void **state) {
-    fixture *fx = calloc(1, sizeof *fx);
-    fx->dir = tu_mkdtemp();
-    if (!fx->dir) return -1;
+    fixture *fx = tu_dir_fixture_new(sizeof *fx);
+    if (!fx) return -1;
     *state = fx;
-    return 0;
-}
-
-static int teardown(void **state) {
-    fixture *fx = *state;
-    tu_rmtree(fx->dir);
-    free(fx->dir);
-    free(fx);
     return 0;
 }
 
@@ -265,19 +256,13 @@ static void test_missing_file(void **state) {
 }
 
 int main(void) {
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, tu_dir_fixture_free)
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_round_trip_files, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_round_trip_labels, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_gzip_members, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_magic, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_wrong_ndims, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_zero_dim, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_huge_dims, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_truncated_before_allocating, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_oversized, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_corrupt_gzip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
+        T(test_round_trip_files),  T(test_round_trip_labels), T(test_gzip_members),
+        T(test_bad_magic),         T(test_wrong_ndims),       T(test_zero_dim),
+        T(test_huge_dims),         T(test_truncated),         T(test_truncated_before_allocating),
+        T(test_oversized),         T(test_corrupt_gzip),      T(test_missing_file),
     };
+#undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,192 +9,20 @@
  * The tests run as root (permission bits do not stop root), so read-only and full file
  * systems are real tmpfs mounts; where mounting is not allowed those cases are skipped
  * with the reason printed. */
-#include "testutil.h"
+#include "runutil.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "metaplast/checkpoint.h"
 
-static const char *const png_names[] = {"meta_accuracy.png", "meta_angle.png", "meta_loss.png", "meta_params.png"};
-
 static char *tmp_root;
-static char data_dir[4200], out_path[4200], err_path[4200];
-static char out_text[65536], err_text[65536];
 static char mounted[4200]; /* a tmpfs this program mounted, unmounted at the end */
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void read_into(const char *path, char *buf, size_t cap) {
-    char *text = tu_read_file(path, NULL);
-    snprintf(buf, cap, "%s", text ? text : "");
-    free(text);
-}
-
-static int exists(const char *path) {
-    struct stat st;
-    return lstat(path, &st) == 0;
-}
-
-static void write_file(const char *path, const void *bytes, size_t n) {
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(bytes, 1, n, f), n);
-    assert_int_equal(fclose(f), 0);
-}
-
-static long count_lines(const char *path, int *torn) {
-    size_t n;
-    char *text = tu_read_file(path, &n);
-    if (!text) return -1;
-    long lines = 0;
-    for (size_t i = 0; i < n; i++) lines += text[i] == '\n';
-    if (torn) *torn = n > 0 && text[n - 1] != '\n';
-    free(text);
-    return lines;
-}
-
-static long checkpoint_episode(const char *run_dir) {
-    mp_checkpoint ck;
-    mp_err err;
-    return mp_checkpoint_load(run_dir, &ck, &err) == 0 ? ck.episode : -1;
-}
-
-static void find_run_dir(const char *res, char *out, size_t cap) {
-    out[0] = '\0';
-    DIR *d = opendir(res);
-    if (!d) return;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (e->d_name[0] != '.') snprintf(out, cap, "%s/%s", res, e->d_name);
-    closedir(d);
-}
-
-/* ---- running the binary ---------------------------------------------------------- */
-
-typedef struct {
-    const char *argv[64];
-    int argc;
-} cmdline;
-
-static void cmd_add(cmdline *c, const char *arg) {
-    assert_true(c->argc < 63);
-    c->argv[c->argc++] = arg;
-    c->argv[c->argc] = NULL;
-}
-
-static cmdline new_run(const char *res, const char *episodes, const char *const *extra) {
-    cmdline c = {.argc = 0};
-    const char *base[] = {tu_binary(), "--database", "emnist_bymerge", "--data_dir", data_dir, "--res", res,
-                          "--gpu_mode", "0", "--K", "5", "--Q", "2", "--M", "3", "--episodes", episodes,
-                          "--seed", "3", NULL};
-    for (int i = 0; base[i]; i++) cmd_add(&c, base[i]);
-    for (int i = 0; extra && extra[i]; i++) cmd_add(&c, extra[i]);
-    return c;
-}
-
-static cmdline resume_run(const char *run_dir, const char *const *extra) {
-    cmdline c = {.argc = 0};
-    cmd_add(&c, tu_binary());
-    cmd_add(&c, "--resume");
-    cmd_add(&c, run_dir);
-    for (int i = 0; extra && extra[i]; i++) cmd_add(&c, extra[i]);
-    return c;
-}
-
-static double last_seconds;
-static long last_maxrss_kb;
-
-/* Runs cmd; returns its exit status (or -signal). Records its wall time and peak memory. */
-static int run(const cmdline *c) {
-    fflush(stdout);
-    double t0 = now();
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644), e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (o < 0 || e < 0) _exit(127);
-        dup2(o, 1), dup2(e, 2);
-        close(o), close(e);
-        execv(c->argv[0], (char *const *)c->argv);
-        _exit(127);
-    }
-    int st;
-    struct rusage ru;
-    while (wait4(pid, &st, 0, &ru) < 0) assert_int_equal(errno, EINTR);
-    last_seconds = now() - t0;
-    last_maxrss_kb = ru.ru_maxrss;
-    read_into(out_path, out_text, sizeof out_text);
-    read_into(err_path, err_text, sizeof err_text);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st);
-}
-
-static void expect_exit(int got, int want, const char *what) {
-    if (got != want) fail_msg("%s: exit %d, expected %d\nstdout: %s\nstderr: %s", what, got, want, out_text, err_text);
-}
-
-/* Exit `code`, and stderr names every needle. */
-static void expect_failure(const cmdline *c, int code, const char *const *needles, const char *what) {
-    int st = run(c);
-    printf("  %s: exit %d (%.2f s)\n    %s", what, st, last_seconds, err_text[0] ? err_text : "(nothing on stderr)\n");
-    expect_exit(st, code, what);
-    for (int i = 0; needles[i]; i++)
-        if (!strstr(err_text, needles[i])) fail_msg("%s: stderr should mention '%s': %s", what, needles[i], err_text);
-}
-#define NEEDS(...) ((const char *const[]){__VA_ARGS__, NULL})
-
-/* metrics.csv up to the timing column, params.txt and the plots, as in test_resume. */
-static void assert_same_run(const char *ref, const char *got, const char *label) {
-    char a[4700], b[4700];
-    snprintf(a, sizeof a, "%s/metrics.csv", ref);
-    snprintf(b, sizeof b, "%s/metrics.csv", got);
-    char *ta = tu_read_file(a, NULL), *tb = tu_read_file(b, NULL);
-    assert_non_null(ta);
-    assert_non_null(tb);
-    long lines = 0;
-    for (char *sa = ta, *sb = tb; *sa || *sb; lines++) {
-        char *ea = strchr(sa, '\n'), *eb = strchr(sb, '\n');
-        if (!ea || !eb) fail_msg("%s: metrics.csv line %ld: one file ends early or a line is torn", label, lines + 1);
-        *ea = *eb = '\0';
-        char *ca = sa, *cb = sb;
-        for (int commas = 0; commas < 24 && ca && cb; commas++) {
-            ca = strchr(ca, ',');
-            cb = strchr(cb, ',');
-            if (ca) ca++;
-            if (cb) cb++;
-        }
-        if (!ca || !cb || ca - sa != cb - sb || memcmp(sa, sb, (size_t)(ca - sa)) != 0)
-            fail_msg("%s: metrics.csv line %ld differs:\n  %s\n  %s", label, lines + 1, sa, sb);
-        sa = ea + 1, sb = eb + 1;
-    }
-    free(ta), free(tb);
-    const char *names[5] = {"params.txt", png_names[0], png_names[1], png_names[2], png_names[3]};
-    for (int i = 0; i < 5; i++) {
-        size_t na, nb;
-        snprintf(a, sizeof a, "%s/%s", ref, names[i]);
-        snprintf(b, sizeof b, "%s/%s", got, names[i]);
-        ta = tu_read_file(a, &na), tb = tu_read_file(b, &nb);
-        if (!ta || !tb) fail_msg("%s: %s is missing (%s)", label, names[i], !ta ? a : b);
-        if (na != nb || memcmp(ta, tb, na) != 0) fail_msg("%s: %s differs", label, names[i]);
-        free(ta), free(tb);
-    }
-    printf("  %s: identical to an uninterrupted run (metrics.csv %ld lines, params.txt, 4 PNGs)\n", label, lines);
-}
 
 static char ref40[4400]; /* an uninterrupted 40-episode run */
 
@@ -202,19 +30,14 @@ static void make_reference(void) {
     if (ref40[0]) return;
     char res[4400];
     snprintf(res, sizeof res, "%s/ref", tmp_root);
-    cmdline c = new_run(res, "40", NULL);
-    expect_exit(run(&c), 0, "the reference run");
-    find_run_dir(res, ref40, sizeof ref40);
+    ru_complete_run(res, "40", NULL, "the reference run", ref40, sizeof ref40);
 }
 
 /* A finished run of `episodes` episodes under tmp_root/name, to resume later. */
 static void make_run(const char *name, const char *episodes, char *run_dir, size_t cap) {
     char res[4400];
     snprintf(res, sizeof res, "%s/%s", tmp_root, name);
-    cmdline c = new_run(res, episodes, NULL);
-    expect_exit(run(&c), 0, "a short run");
-    find_run_dir(res, run_dir, cap);
-    assert_true(run_dir[0] != '\0');
+    ru_complete_run(res, episodes, NULL, "a short run", run_dir, cap);
 }
 
 /* Mounts a tmpfs of `options` on dir; returns 0, or -1 after printing why not. */
@@ -237,11 +60,7 @@ static void unmount_tmpfs(void) {
 static int group_setup(void **state) {
     (void)state;
     tmp_root = tu_mkdtemp();
-    if (!tmp_root) return -1;
-    snprintf(data_dir, sizeof data_dir, "%s/data", tmp_root);
-    snprintf(out_path, sizeof out_path, "%s/stdout.txt", tmp_root);
-    snprintf(err_path, sizeof err_path, "%s/stderr.txt", tmp_root);
-    return tu_write_fake_emnist(data_dir, 10, 20);
+    return tmp_root ? ru_setup(tmp_root) : -1;
 }
 
 static int group_teardown(void **state) {
@@ -258,17 +77,17 @@ static void test_unwritable_res(void **state) {
     (void)state;
     char file[4400], below[4500], res[4400];
     snprintf(file, sizeof file, "%s/a-file", tmp_root);
-    write_file(file, "not a directory\n", 16);
+    assert_int_equal(tu_write_text(file, "not a directory\n"), 0);
 
-    cmdline c = new_run(file, "3", NULL);
-    expect_failure(&c, 1, NEEDS(file, "not a directory"), "--res is a file");
+    ru_cmdline c = ru_new_run(file, "3", NULL);
+    ru_expect_failure(&c, 1, RU_LIST(file, "not a directory"), "--res is a file");
     snprintf(below, sizeof below, "%s/sub/dir", file);
-    c = new_run(below, "3", NULL);
-    expect_failure(&c, 1, NEEDS(file, "not a directory"), "--res below a file");
-    c = new_run("/proc/metaplast-test-res", "3", NULL);
-    expect_failure(&c, 1, NEEDS("/proc/metaplast-test-res", strerror(ENOENT)), "--res under /proc");
-    c = new_run("/dev/full/res", "3", NULL);
-    expect_failure(&c, 1, NEEDS("/dev/full", "not a directory"), "--res under /dev/full");
+    c = ru_new_run(below, "3", NULL);
+    ru_expect_failure(&c, 1, RU_LIST(file, "not a directory"), "--res below a file");
+    c = ru_new_run("/proc/metaplast-test-res", "3", NULL);
+    ru_expect_failure(&c, 1, RU_LIST("/proc/metaplast-test-res", strerror(ENOENT)), "--res under /proc");
+    c = ru_new_run("/dev/full/res", "3", NULL);
+    ru_expect_failure(&c, 1, RU_LIST("/dev/full", "not a directory"), "--res under /dev/full");
     /* the file in the way is untouched */
     char *text = tu_read_file(file, NULL);
     assert_string_equal(text, "not a directory\n");
@@ -278,8 +97,8 @@ static void test_unwritable_res(void **state) {
     snprintf(res, sizeof res, "%s/ro", tmp_root);
     if (mount_tmpfs(res, MS_RDONLY, "size=64k") == 0) {
         snprintf(below, sizeof below, "%s/results", res);
-        c = new_run(below, "3", NULL);
-        expect_failure(&c, 1, NEEDS(below, strerror(EROFS)), "--res on a read-only tmpfs");
+        c = ru_new_run(below, "3", NULL);
+        ru_expect_failure(&c, 1, RU_LIST(below, strerror(EROFS)), "--res on a read-only tmpfs");
         unmount_tmpfs();
     }
 }
@@ -302,45 +121,53 @@ static void test_full_tmpfs(void **state) {
     snprintf(filler, sizeof filler, "%s/filler", mnt);
     static char fill[44 * 1024];
     memset(fill, 'x', sizeof fill);
-    write_file(filler, fill, sizeof fill);
+    assert_int_equal(tu_write_file(filler, fill, sizeof fill), 0);
     snprintf(res, sizeof res, "%s/results", mnt);
-    cmdline c = new_run(res, "40", NULL);
-    expect_failure(&c, 1, NEEDS(mnt, strerror(ENOSPC)), "--res on a full 64 KiB tmpfs");
-    find_run_dir(res, run_dir, sizeof run_dir);
+    ru_cmdline c = ru_new_run(res, "40", NULL);
+    ru_expect_failure(&c, 1, RU_LIST(mnt, strerror(ENOSPC)), "--res on a full 64 KiB tmpfs");
+    ru_find_run_dir(res, run_dir, sizeof run_dir);
     assert_true(run_dir[0] != '\0');
-    long ck = checkpoint_episode(run_dir);
+    long ck = ru_checkpoint_episode(run_dir);
     int torn_csv = 0, torn_params = 0;
     snprintf(path, sizeof path, "%s/metrics.csv", run_dir);
-    long rows = count_lines(path, &torn_csv) - 1;
+    long rows = tu_count_lines(path, &torn_csv) - 1;
     snprintf(path, sizeof path, "%s/params.txt", run_dir);
-    long params = count_lines(path, &torn_params);
+    long params = tu_count_lines(path, &torn_params);
     printf("    left behind: checkpoint at episode %ld, metrics.csv %ld complete rows%s, params.txt %ld lines%s\n", ck,
            rows, torn_csv ? " + a torn one" : "", params, torn_params ? " + a torn one" : "");
     assert_true(ck >= 1 && ck < 40);
     assert_true(rows >= ck && rows <= ck + 1);
     assert_true(params >= ck && params <= ck + 1);
     /* the rows the checkpoint covers are those of the uninterrupted run */
-    char ref_csv[4600];
-    snprintf(ref_csv, sizeof ref_csv, "%s/metrics.csv", ref40);
-    snprintf(path, sizeof path, "%s/metrics.csv", run_dir);
-    char *a = tu_read_file(ref_csv, NULL), *b = tu_read_file(path, NULL);
-    char *ea = a, *eb = b;
-    for (long line = 0; line <= ck; line++) { /* header + ck rows, up to the timing column */
-        char *ca = ea, *cb = eb;
-        for (int commas = 0; commas < 24; commas++) ca = strchr(ca, ',') + 1, cb = strchr(cb, ',') + 1;
-        assert_int_equal(ca - ea, cb - eb);
-        assert_memory_equal(ea, eb, (size_t)(ca - ea));
-        ea = strchr(ea, '\n') + 1, eb = strchr(eb, '\n') + 1;
-    }
-    free(a), free(b);
+    ru_assert_same_metrics(ref40, run_dir, 1 + ck, "the rows the checkpoint covers"); /* header + ck rows */
 
     /* space freed: the resume finishes the run as if nothing had happened */
     assert_int_equal(unlink(filler), 0);
     if (mount("tmpfs", mnt, "tmpfs", MS_REMOUNT, "size=1m") != 0) fail_msg("remount %s: %s", mnt, strerror(errno));
-    cmdline r = resume_run(run_dir, NULL);
-    expect_exit(run(&r), 0, "resume once space is free");
-    assert_same_run(ref40, run_dir, "resumed after the disk was full");
+    ru_cmdline r = ru_resume_run(run_dir, NULL);
+    ru_expect_exit(ru_run(&r), 0, "resume once space is free");
+    ru_assert_same_run(ref40, run_dir, "resumed after the disk was full");
     unmount_tmpfs();
+}
+
+/* /dev/full behind tmp, the temporary name under which path is rewritten: a resume of
+ * run_dir to `episodes` exits 1 naming `named` and ENOSPC; path is left byte for byte as
+ * it was and the failed temporary name is cleaned up. Returns path's content (*len bytes). */
+static char *expect_full_behind(const char *run_dir, const char *path, const char *tmp, const char *episodes,
+                                const char *named, const char *what, size_t *len) {
+    size_t n;
+    char *before = tu_read_file(path, len);
+    assert_non_null(before);
+    assert_int_equal(symlink("/dev/full", tmp), 0);
+    ru_cmdline r = ru_resume_run(run_dir, RU_LIST("--episodes", episodes));
+    ru_expect_failure(&r, 1, RU_LIST(named, strerror(ENOSPC)), what);
+    char *after = tu_read_file(path, &n);
+    assert_non_null(after);
+    assert_int_equal(*len, n);
+    assert_memory_equal(before, after, n);
+    free(after);
+    assert_false(tu_exists(tmp));
+    return before;
 }
 
 /* /dev/full behind the checkpoint's temporary file, in a run being resumed. */
@@ -351,26 +178,19 @@ static void test_full_checkpoint(void **state) {
     make_run("devfull-ck", "10", run_dir, sizeof run_dir);
     snprintf(tmp, sizeof tmp, "%s/%s.tmp", run_dir, MP_CHECKPOINT_FILE);
     snprintf(path, sizeof path, "%s/%s", run_dir, MP_CHECKPOINT_FILE);
-    size_t n0, n1;
-    char *before = tu_read_file(path, &n0);
-    assert_int_equal(symlink("/dev/full", tmp), 0);
-    cmdline r = resume_run(run_dir, NEEDS("--episodes", "40"));
-    expect_failure(&r, 1, NEEDS(tmp, strerror(ENOSPC)), "checkpoint.bin.tmp is /dev/full");
-    char *after = tu_read_file(path, &n1);
-    assert_int_equal(n0, n1);
-    assert_memory_equal(before, after, n0); /* the previous checkpoint, untouched */
-    free(before), free(after);
-    assert_int_equal(checkpoint_episode(run_dir), 10);
-    assert_false(exists(tmp)); /* the failed temporary name is cleaned up */
+    size_t n;
+    /* the previous checkpoint, untouched */
+    free(expect_full_behind(run_dir, path, tmp, "40", tmp, "checkpoint.bin.tmp is /dev/full", &n));
+    assert_int_equal(ru_checkpoint_episode(run_dir), 10);
     int torn = 0;
     snprintf(path, sizeof path, "%s/metrics.csv", run_dir);
-    long rows = count_lines(path, &torn) - 1;
+    long rows = tu_count_lines(path, &torn) - 1;
     printf("    left behind: checkpoint at episode 10, metrics.csv %ld complete rows%s\n", rows, torn ? " + torn" : "");
     assert_true(rows == 10 || rows == 11);
     assert_false(torn);
-    r = resume_run(run_dir, NEEDS("--episodes", "40"));
-    expect_exit(run(&r), 0, "resume after the failed checkpoint");
-    assert_same_run(ref40, run_dir, "resumed after a failed checkpoint write");
+    ru_cmdline r = ru_resume_run(run_dir, RU_LIST("--episodes", "40"));
+    ru_expect_exit(ru_run(&r), 0, "resume after the failed checkpoint");
+    ru_assert_same_run(ref40, run_dir, "resumed after a failed checkpoint write");
 }
 
 /* /dev/full behind args.txt's temporary file: a resume that extends the run rewrites
@@ -381,17 +201,9 @@ static void test_full_args(void **state) {
     make_run("devfull-args", "5", run_dir, sizeof run_dir);
     snprintf(path, sizeof path, "%s/args.txt", run_dir);
     snprintf(tmp, sizeof tmp, "%s/args.txt.tmp", run_dir);
-    size_t n0, n1;
-    char *before = tu_read_file(path, &n0);
-    assert_int_equal(symlink("/dev/full", tmp), 0);
-    cmdline r = resume_run(run_dir, NEEDS("--episodes", "8"));
-    expect_failure(&r, 1, NEEDS(path, strerror(ENOSPC)), "args.txt.tmp is /dev/full");
-    char *after = tu_read_file(path, &n1);
-    assert_int_equal(n0, n1);
-    assert_memory_equal(before, after, n0);
-    free(before), free(after);
-    assert_false(exists(tmp));
-    assert_int_equal(checkpoint_episode(run_dir), 5);
+    size_t n;
+    free(expect_full_behind(run_dir, path, tmp, "8", path, "args.txt.tmp is /dev/full", &n));
+    assert_int_equal(ru_checkpoint_episode(run_dir), 5);
 }
 
 /* /dev/full behind a plot's temporary file: the run ends with exit 1 naming the plot. */
@@ -402,22 +214,13 @@ static void test_full_plot(void **state) {
     snprintf(path, sizeof path, "%s/meta_loss.png", run_dir);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     size_t n0, n1;
-    char *before = tu_read_file(path, &n0);
-    assert_int_equal(symlink("/dev/full", tmp), 0);
-    cmdline r = resume_run(run_dir, NEEDS("--episodes", "8"));
-    expect_failure(&r, 1, NEEDS(path, strerror(ENOSPC)), "meta_loss.png.tmp is /dev/full");
-    char *after = tu_read_file(path, &n1);
     /* the old plot is still there, whole (the new one never replaced it) */
-    assert_non_null(after);
-    assert_int_equal(n0, n1);
-    assert_memory_equal(before, after, n0);
-    free(after);
-    assert_false(exists(tmp));
-    long ck = checkpoint_episode(run_dir);
-    r = resume_run(run_dir, NULL);
-    int st = run(&r);
-    printf("    checkpoint at episode %ld; --resume then: exit %d: %s", ck, st, out_text);
-    expect_exit(st, 0, "resume after the plot could not be written");
+    char *before = expect_full_behind(run_dir, path, tmp, "8", path, "meta_loss.png.tmp is /dev/full", &n0);
+    long ck = ru_checkpoint_episode(run_dir);
+    ru_cmdline r = ru_resume_run(run_dir, NULL);
+    int st = ru_run(&r);
+    printf("    checkpoint at episode %ld; --resume then: exit %d: %s", ck, st, ru_out_text);
+    ru_expect_exit(st, 0, "resume after the plot could not be written");
     /* the complete run's resume redrew the plot: it now shows all 8 episodes */
     char *redrawn = tu_read_file(path, &n1);
     assert_non_null(redrawn);
@@ -432,10 +235,10 @@ static void test_missing_data(void **state) {
     char missing[4400], res[4400], run_dir[4400], path[4600], broken[4400];
     snprintf(missing, sizeof missing, "%s/no-such-data", tmp_root);
     snprintf(res, sizeof res, "%s/res-nodata", tmp_root);
-    cmdline c = new_run(res, "3", NULL);
-    c.argv[4] = missing; /* --data_dir */
-    expect_failure(&c, 1, NEEDS(missing, "not found"), "--data_dir does not exist");
-    assert_false(exists(res)); /* nothing written */
+    ru_cmdline c = ru_new_run(res, "3", NULL);
+    c.argv[RU_DATA_DIR_ARG] = missing; /* --data_dir */
+    ru_expect_failure(&c, 1, RU_LIST(missing, "not found"), "--data_dir does not exist");
+    assert_false(tu_exists(res)); /* nothing written */
 
     /* a truncated images file */
     snprintf(broken, sizeof broken, "%s/broken-data", tmp_root);
@@ -443,12 +246,12 @@ static void test_missing_data(void **state) {
     snprintf(path, sizeof path, "%s/emnist/emnist-bymerge-test-images-idx3-ubyte.gz", broken);
     size_t n;
     char *gz = tu_read_file(path, &n);
-    write_file(path, gz, n / 2);
+    assert_int_equal(tu_write_file(path, gz, n / 2), 0);
     free(gz);
-    c = new_run(res, "3", NULL);
-    c.argv[4] = broken;
-    expect_failure(&c, 1, NEEDS(path), "a truncated images file");
-    assert_false(exists(res));
+    c = ru_new_run(res, "3", NULL);
+    c.argv[RU_DATA_DIR_ARG] = broken;
+    ru_expect_failure(&c, 1, RU_LIST(path), "a truncated images file");
+    assert_false(tu_exists(res));
 
     /* resuming with the data gone: the run directory is left exactly as it was */
     make_run("nodata-resume", "4", run_dir, sizeof run_dir);
@@ -460,8 +263,8 @@ static void test_missing_data(void **state) {
         before[i] = tu_read_file(path, &len[i]);
         assert_non_null(before[i]);
     }
-    cmdline r = resume_run(run_dir, NEEDS("--episodes", "8", "--data_dir", missing));
-    expect_failure(&r, 1, NEEDS(missing, "not found"), "--resume with a missing --data_dir");
+    ru_cmdline r = ru_resume_run(run_dir, RU_LIST("--episodes", "8", "--data_dir", missing));
+    ru_expect_failure(&r, 1, RU_LIST(missing, "not found"), "--resume with a missing --data_dir");
     for (int i = 0; i < 5; i++) {
         size_t m;
         snprintf(path, sizeof path, "%s/%s", run_dir, files[i]);
@@ -492,33 +295,33 @@ static void test_adversarial_flags(void **state) {
     double worst_time = 0;
     long worst_rss = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        cmdline c = new_run(res, "3", NULL);
-        cmd_add(&c, cases[i].flag);
-        cmd_add(&c, cases[i].value);
-        int st = run(&c);
+        ru_cmdline c = ru_new_run(res, "3", NULL);
+        ru_cmd_add(&c, cases[i].flag);
+        ru_cmd_add(&c, cases[i].value);
+        int st = ru_run(&c);
         char both[128];
         snprintf(both, sizeof both, "%s %s", cases[i].flag, cases[i].value);
-        printf("  %-34s exit %d, %5.3f s, peak %5ld KiB: %s", both, st, last_seconds, last_maxrss_kb, err_text);
-        expect_exit(st, 2, cases[i].flag);
-        if (!strstr(err_text, cases[i].flag)) fail_msg("the message should name %s: %s", cases[i].flag, err_text);
-        if (last_seconds > worst_time) worst_time = last_seconds;
-        if (last_maxrss_kb > worst_rss) worst_rss = last_maxrss_kb;
-        assert_true(last_seconds < 1.0);
-        assert_true(last_maxrss_kb < 64 * 1024);
+        printf("  %-34s exit %d, %5.3f s, peak %5ld KiB: %s", both, st, ru_last_seconds, ru_last_maxrss_kb, ru_err_text);
+        ru_expect_exit(st, 2, cases[i].flag);
+        if (!strstr(ru_err_text, cases[i].flag)) fail_msg("the message should name %s: %s", cases[i].flag, ru_err_text);
+        if (ru_last_seconds > worst_time) worst_time = ru_last_seconds;
+        if (ru_last_maxrss_kb > worst_rss) worst_rss = ru_last_maxrss_kb;
+        assert_true(ru_last_seconds < 1.0);
+        assert_true(ru_last_maxrss_kb < 64 * 1024);
     }
     /* in range for the parser, too big for the data: refused once the data is loaded */
     const char *const big[][7] = {{"--K", "100000", "--Q", "100000", "--M", "10000", NULL},
                                   {"--K", "100000", "--Q", "100000", NULL}};
     for (int i = 0; i < 2; i++) {
-        cmdline c = new_run(res, "3", big[i]);
-        int st = run(&c);
+        ru_cmdline c = ru_new_run(res, "3", big[i]);
+        int st = ru_run(&c);
         printf("  %-34s exit %d, %5.3f s, peak %5ld KiB: %s", i ? "--K 100000 --Q 100000" : "--K 100000 --Q 100000 --M 10000",
-               st, last_seconds, last_maxrss_kb, err_text);
-        expect_exit(st, 2, "--K/--Q/--M beyond the data");
-        assert_true(last_seconds < 2.0);
-        assert_true(last_maxrss_kb < 256 * 1024);
+               st, ru_last_seconds, ru_last_maxrss_kb, ru_err_text);
+        ru_expect_exit(st, 2, "--K/--Q/--M beyond the data");
+        assert_true(ru_last_seconds < 2.0);
+        assert_true(ru_last_maxrss_kb < 256 * 1024);
     }
-    assert_false(exists(res)); /* no run directory for a refused command line */
+    assert_false(tu_exists(res)); /* no run directory for a refused command line */
     printf("  slowest refusal %.3f s, largest peak memory %ld KiB\n", worst_time, worst_rss);
 }
 

@@ -4,10 +4,9 @@
  * and the four PNGs; the seed fixes every number; SIGKILL at random moments leaves
  * only whole rows; SIGTERM / SIGINT stop cleanly (exit 143 / 130) with CSV and PNGs;
  * the files use '.' under a comma locale. */
-#include "testutil.h"
+#include "runutil.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <locale.h>
 #include <math.h>
 #include <signal.h>
@@ -24,7 +23,6 @@
 #define NFIELDS 25
 static const char header_first19[] = "episode,loss,accuracy,theta_0,theta_1,theta_2,theta_3,theta_4,E1_1,E1_2,E1_3,"
                                      "E1_4,E1_5,angle_0,angle_1,angle_2,angle_3,angle_4,angle_5";
-static const char *const png_names[] = {"meta_accuracy.png", "meta_loss.png", "meta_angle.png", "meta_params.png"};
 
 enum { COL_EPISODE = 0, COL_LOSS = 1, COL_ACC = 2, COL_THETA = 3, COL_E1 = 8, COL_ANGLE = 13, COL_GRAD = 19,
        COL_SECONDS = 24 };
@@ -42,29 +40,15 @@ static int file_exists(const char *dir, const char *name) {
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-static void sleep_ms(double ms) {
-    struct timespec ts = {(time_t)(ms / 1000), (long)(fmod(ms, 1000) * 1e6)};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-}
-
 /* ---- metrics.csv ----------------------------------------------------------------- */
 
 typedef struct {
     int nrows;
-    double (*v)[NFIELDS];  /* parsed values */
-    char **line;           /* each row's text, without newline */
+    double (*v)[NFIELDS]; /* parsed values */
 } metrics;
 
 static void metrics_free(metrics *m) {
-    for (int i = 0; i < m->nrows; i++) free(m->line[i]);
-    free(m->v), free(m->line);
+    free(m->v);
     memset(m, 0, sizeof *m);
 }
 
@@ -86,12 +70,10 @@ static void read_metrics(const char *dir, metrics *m, const char *what) {
     memset(m, 0, sizeof *m);
     int cap = tu_count_char(p, '\n') + 1;
     m->v = malloc((size_t)cap * sizeof *m->v);
-    m->line = malloc((size_t)cap * sizeof *m->line);
     while (*p) {
         char *nl = strchr(p, '\n'); /* present: the file ends with '\n' */
         *nl = '\0';
-        int r = m->nrows;
-        m->line[m->nrows++] = strdup(p);
+        int r = m->nrows++;
         if (tu_count_char(p, ',') != NFIELDS - 1)
             fail_msg("%s: row %d has %d fields: '%s'", what, r + 1, tu_count_char(p, ',') + 1, p);
         char *f = p;
@@ -109,40 +91,16 @@ static void read_metrics(const char *dir, metrics *m, const char *what) {
     free(csv);
 }
 
-/* The rows' text without the last field (seconds, wall time). */
-static void assert_rows_equal_but_seconds(const metrics *a, const metrics *b) {
-    assert_int_equal(a->nrows, b->nrows);
-    for (int i = 0; i < a->nrows; i++) {
-        size_t la = (size_t)(strrchr(a->line[i], ',') - a->line[i]), lb = (size_t)(strrchr(b->line[i], ',') - b->line[i]);
-        if (la != lb || memcmp(a->line[i], b->line[i], la) != 0)
-            fail_msg("row %d differs:\n%s\n%s", i + 1, a->line[i], b->line[i]);
-    }
-}
-
 /* ---- running the binary ---------------------------------------------------------- */
 
 /* Starts the binary with args (NULL-terminated, after argv[0]); stdout and stderr go to
  * out_path and err_path. extra_env: "NAME=value" strings put into the child's environment. */
 static pid_t spawn(const char *const *args, const char *out_path, const char *err_path, const char *const *extra_env) {
-    const char *argv[64];
-    int n = 0;
-    argv[n++] = tu_binary();
-    for (; args[n - 1] && n < 63; n++) argv[n] = args[n - 1];
-    argv[n] = NULL;
-    /* no stale file: the parent polls out_path for this run's "run directory:" line */
-    unlink(out_path), unlink(err_path);
-    fflush(stdout), fflush(stderr);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fo = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644), fe = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fo < 0 || fe < 0) _exit(126);
-        dup2(fo, 1), dup2(fe, 2);
-        close(fo), close(fe);
-        for (int i = 0; extra_env && extra_env[i]; i++) putenv((char *)extra_env[i]);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    return pid;
+    ru_cmdline c = {.argc = 0};
+    ru_cmd_add(&c, tu_binary());
+    for (int i = 0; args[i]; i++) ru_cmd_add(&c, args[i]);
+    /* ru_start removes out_path first: the parent polls it for this run's "run directory:" line */
+    return ru_start(c.argv, out_path, err_path, extra_env);
 }
 
 static int wait_status(pid_t pid) {
@@ -214,19 +172,6 @@ static void assert_params_match_stdout(const run_result *r, int nrows) {
         p = strchr(p, '\n') + 1;
     }
     free(params);
-}
-
-static void assert_pngs(const char *run_dir) {
-    for (int i = 0; i < 4; i++) {
-        char path[8400];
-        snprintf(path, sizeof path, "%s/%s", run_dir, png_names[i]);
-        size_t len = 0;
-        char *png = tu_read_file(path, &len);
-        if (!png) fail_msg("no %s", path);
-        static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-        if (len < 1000 || memcmp(png, sig, 8) != 0) fail_msg("%s: not a PNG (%zu bytes)", path, len);
-        free(png);
-    }
 }
 
 /* ---- setup ----------------------------------------------------------------------- */
@@ -316,7 +261,7 @@ static void test_short_run(void **state) {
     assert_non_null(strstr(args_txt, "episodes : 6\n"));
     assert_non_null(strstr(args_txt, "seed : 7\n"));
     free(args_txt);
-    assert_pngs(r.run_dir);
+    ru_assert_pngs(r.run_dir);
     metrics_free(&m);
     run_result_free(&r);
 }
@@ -344,7 +289,7 @@ static void test_short_run_sym_vec(void **state) {
     assert_true(m.v[3][COL_THETA + 1] != 0 && m.v[3][COL_THETA + 2] != 0);
     for (int i = 0; i < m.nrows; i++) assert_true(m.v[i][COL_THETA + 3] == 0 && m.v[i][COL_THETA + 4] == 0);
     assert_params_match_stdout(&r, 4);
-    assert_pngs(r.run_dir);
+    ru_assert_pngs(r.run_dir);
     metrics_free(&m);
     run_result_free(&r);
 }
@@ -370,7 +315,7 @@ static void test_seed_reproducible(void **state) {
     read_metrics(r2.run_dir, &m2, "seed 11, second");
     read_metrics(r3.run_dir, &m3, "seed 12");
     /* same seed: the same numbers, to the last digit (wall time aside) */
-    assert_rows_equal_but_seconds(&m1, &m2);
+    assert_int_equal(ru_assert_same_metrics(r1.run_dir, r2.run_dir, -1, "seed 11 twice"), 1 + m1.nrows);
     assert_string_equal(strchr(r1.out, '\n'), strchr(r2.out, '\n'));
     /* another seed: other tasks and weights, other numbers from episode 1 on */
     assert_int_equal(m3.nrows, 5);
@@ -394,11 +339,11 @@ static void start_long_run(const char *res, const char *seed, int min_rows, char
                           NULL};
     child = spawn(args, out_path, err_path, NULL);
     assert_true(child > 0);
-    double t0 = now_ms();
+    double t0 = tu_now();
     char csv[8400];
     run_dir[0] = '\0';
     for (;;) {
-        if (now_ms() - t0 > 20000) fail_msg("the run did not get to %d rows in 20 s", min_rows);
+        if (tu_now() - t0 > 20) fail_msg("the run did not get to %d rows in 20 s", min_rows);
         int st;
         if (waitpid(child, &st, WNOHANG) == child) {
             child = -1;
@@ -406,7 +351,7 @@ static void start_long_run(const char *res, const char *seed, int min_rows, char
             fail_msg("the run ended early (status %#x): %.500s", st, err ? err : "");
         }
         if (!run_dir[0] && !run_dir_from(out_path, run_dir, cap)) {
-            sleep_ms(1);
+            tu_sleep(0.001);
             continue;
         }
         snprintf(csv, sizeof csv, "%s/metrics.csv", run_dir);
@@ -414,7 +359,7 @@ static void start_long_run(const char *res, const char *seed, int min_rows, char
         int rows = text ? tu_count_char(text, '\n') - 1 : -1;
         free(text);
         if (rows >= min_rows) return;
-        sleep_ms(0.5);
+        tu_sleep(0.0005);
     }
 }
 
@@ -442,7 +387,7 @@ static void test_sigkill_leaves_whole_rows(void **state) {
         start_long_run(res, seed, 2 + (int)(rnd() * 10), run_dir, sizeof run_dir, out_path, err_path);
         /* then a random moment: 0 to 60 ms (an episode here takes a few ms), in us steps */
         double delay = rnd() * 60;
-        sleep_ms(delay);
+        tu_sleep(delay / 1000);
         pid_t pid = child;
         assert_int_equal(kill(pid, SIGKILL), 0);
         int st = wait_status(pid);
@@ -479,12 +424,12 @@ static void check_stop_signal(int sig, const char *seed) {
     snprintf(out_path, sizeof out_path, "%s/sig_out_%d.txt", tmp, sig);
     snprintf(err_path, sizeof err_path, "%s/sig_err_%d.txt", tmp, sig);
     start_long_run(res, seed, 3, run_dir, sizeof run_dir, out_path, err_path);
-    sleep_ms(rnd() * 20);
+    tu_sleep(rnd() * 0.020);
     pid_t pid = child;
     assert_int_equal(kill(pid, sig), 0);
-    double t0 = now_ms();
+    double t0 = tu_now();
     int st = wait_status(pid);
-    printf("signal %d: stopped in %.0f ms\n", sig, now_ms() - t0);
+    printf("signal %d: stopped in %.0f ms\n", sig, 1000 * (tu_now() - t0));
     char *err = tu_read_file(err_path, NULL);
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 128 + sig)
         fail_msg("signal %d: status %#x, wanted exit %d; stderr: %.500s", sig, st, 128 + sig, err);
@@ -499,7 +444,7 @@ static void check_stop_signal(int sig, const char *seed) {
     snprintf(r.run_dir, sizeof r.run_dir, "%s", run_dir);
     r.out = tu_read_file(out_path, NULL);
     assert_params_match_stdout(&r, m.nrows); /* a clean stop: every row has its console line */
-    assert_pngs(run_dir);
+    ru_assert_pngs(run_dir);
     assert_true(file_exists(run_dir, "args.txt"));
     metrics_free(&m);
     free(r.out);

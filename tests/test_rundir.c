@@ -148,13 +148,6 @@ static void test_unique_across_processes(void **state) {
     free(tmp);
 }
 
-static void write_file(const char *path, const char *text) {
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    assert_int_equal(fclose(f), 0);
-}
-
 /* A file where a directory should be: the error names the path. */
 static void test_file_in_the_way(void **state) {
     (void)state;
@@ -162,7 +155,7 @@ static void test_file_in_the_way(void **state) {
     char res[4200], run[8192];
     mp_err err;
     snprintf(res, sizeof res, "%s/res", tmp);
-    write_file(res, "not a directory\n");
+    assert_int_equal(tu_write_text(res, "not a directory\n"), 0);
 
     assert_int_equal(mp_rundir_create(res, "", run, sizeof run, &err), -1);
     assert_non_null(strstr(err.msg, res));
@@ -176,7 +169,7 @@ static void test_file_in_the_way(void **state) {
     snprintf(res, sizeof res, "%s/ok", tmp);
     assert_int_equal(mp_rundir_create(res, "", run, sizeof run, &err), 0);
     snprintf(blocker, sizeof blocker, "%s/blocker", res);
-    write_file(blocker, "");
+    assert_int_equal(tu_write_text(blocker, ""), 0);
     assert_int_equal(mp_rundir_create(res, "blocker/t", run, sizeof run, &err), -1);
     assert_non_null(strstr(err.msg, blocker));
     tu_rmtree(tmp);

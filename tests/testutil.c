@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <zlib.h>
 #include <unistd.h>
 
@@ -80,6 +81,66 @@ int tu_count_char(const char *s, char ch) {
     int n = 0;
     for (; *s; s++) n += *s == ch;
     return n;
+}
+
+long tu_count_lines(const char *path, int *torn) {
+    size_t n;
+    char *text = tu_read_file(path, &n);
+    if (!text) return -1;
+    long lines = 0;
+    for (size_t i = 0; i < n; i++) lines += text[i] == '\n';
+    if (torn) *torn = n > 0 && text[n - 1] != '\n';
+    free(text);
+    return lines;
+}
+
+int tu_write_file(const char *path, const void *bytes, size_t n) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    int ok = fwrite(bytes, 1, n, f) == n;
+    return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+int tu_write_text(const char *path, const char *text) { return tu_write_file(path, text, strlen(text)); }
+
+int tu_exists(const char *path) {
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+double tu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void tu_sleep(double seconds) {
+    if (seconds <= 0) return;
+    struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/* The fixture's first member, `char *dir` (a pointer to a struct, converted, points to
+ * its first member). */
+void *tu_dir_fixture_new(size_t size) {
+    char **fx = calloc(1, size);
+    if (!fx) return NULL;
+    if (!(*fx = tu_mkdtemp())) {
+        free(fx);
+        return NULL;
+    }
+    return fx;
+}
+
+int tu_dir_fixture_free(void **state) {
+    char **fx = *state;
+    if (!fx) return 0;
+    tu_rmtree(*fx);
+    free(*fx);
+    free(fx);
+    *state = NULL;
+    return 0;
 }
 
 int tu_write_idx(const char *path, int ndims, const uint32_t *dims, const uint8_t *payload, int gz) {

@@ -25,6 +25,26 @@ int tu_run(const char *cmd, char *out, size_t cap);
 char *tu_read_file(const char *path, size_t *len);
 /* How many times ch occurs in s. */
 int tu_count_char(const char *s, char ch);
+/* The number of '\n' in the file, or -1 when it cannot be read; *torn (when not NULL) is
+ * set when the file does not end with '\n' (a last line cut short). */
+long tu_count_lines(const char *path, int *torn);
+/* Writes n bytes to path (created or truncated). Returns 0 or -1. */
+int tu_write_file(const char *path, const void *bytes, size_t n);
+/* tu_write_file of a string, without its NUL. */
+int tu_write_text(const char *path, const char *text);
+/* Whether anything is at path (lstat: a dangling symbolic link counts). */
+int tu_exists(const char *path);
+
+/* Seconds on the monotonic clock. */
+double tu_now(void);
+/* Sleeps that many seconds (nothing when <= 0), resuming after signals. */
+void tu_sleep(double seconds);
+
+/* Fixtures whose first member is `char *dir`: tu_dir_fixture_new callocs `size` bytes
+ * and sets dir to a tu_mkdtemp directory (NULL when either fails); tu_dir_fixture_free,
+ * a cmocka teardown, removes the directory and frees dir and the fixture in *state. */
+void *tu_dir_fixture_new(size_t size);
+int tu_dir_fixture_free(void **state);
 
 /* Writes an IDX file (magic 0x0000080<ndims>, big-endian dims, payload), gzip-compressed
  * when gz. Returns 0 or -1. */
