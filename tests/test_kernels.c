@@ -75,14 +75,19 @@ static void test_fused_and_lowrank_products(void **state) {
 static void test_softplus(void **state) {
     (void)state;
     const double z[] = {-5, -0.3, 0, 0.25, 1.999, 2.0, 2.0001, 7};
-    double y[8];
-    mp_softplus_f64(z, y, 8);
+    double y[8], sl[8], zz[8];
+    mp_softplus_f64(z, y, sl, 8);
     for (int i = 0; i < 8; i++) {
         double want = 10 * z[i] > 20 ? z[i] : log(1 + exp(10 * z[i])) / 10;
         assert_true(fabs(y[i] - want) < 1e-14);
+        assert_true(fabs(sl[i] - (1 - exp(-10 * want))) < 1e-15); /* the formula of the error signals */
     }
     assert_true(y[7] == 7.0);       /* linear branch: z itself */
     assert_true(y[0] > 0 && y[0] < 1e-22);
+    assert_true(fabs(sl[0] / (10 * y[0]) - 1) < 1e-12); /* accurate where 1 - exp(-beta y) cancels */
+    memcpy(zz, z, sizeof zz); /* in place, as the query batch uses it */
+    mp_softplus_f64(zz, zz, sl, 8);
+    assert_memory_equal(zz, y, sizeof zz);
 }
 
 static void test_softmax_xent(void **state) {

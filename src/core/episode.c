@@ -286,7 +286,7 @@ static void plasticity_step(episode *ep, int t, int label) {
                    (ep->woff[l + 1] - ep->woff[l]) * sizeof(real));
         }
         if (l < L)
-            MP_SFX(mp_softplus)(ep->z, y, n[l]);
+            MP_SFX(mp_softplus)(ep->z, y, step_vec(ep, t, ep->off_s[l]), n[l]);
         else
             MP_SFX(mp_softmax_xent)(ep->z, y, n[l], label);
     }
@@ -294,9 +294,8 @@ static void plasticity_step(episode *ep, int t, int label) {
     memcpy(e5, step_vec(ep, t, ep->off_y[L]), (size_t)n[L] * sizeof(real));
     e5[label] -= 1;
     for (int l = L - 1; l >= ep->e_lo; l--) { /* e_l = (B_{l+1}^T e_{l+1}) * s_l */
-        const real *y = l == 0 ? x : step_vec(ep, t, ep->off_y[l]);
         real *h = step_vec(ep, t, ep->off_h[l]), *sl = step_vec(ep, t, ep->off_s[l]), *e = step_vec(ep, t, ep->off_e[l]);
-        MP_SFX(mp_feedback_slope)(y, sl, n[l]);
+        if (l == 0) MP_SFX(mp_feedback_slope)(x, sl, n[0]); /* layers above got theirs from softplus */
         memset(h, 0, (size_t)n[l] * sizeof(real));
         feedback_product(ep, t, l + 1, 1, step_vec(ep, t, ep->off_e[l + 1]), h);
         for (int j = 0; j < n[l]; j++) e[j] = h[j] * sl[j];
@@ -443,8 +442,7 @@ static double query_forward(episode *ep, const real *xq, const int *yq, int NQ, 
         for (int q = 0; q < NQ; q++) {
             real *row = Z + (size_t)q * (size_t)n[l];
             if (l < L) {
-                MP_SFX(mp_softplus)(row, row, n[l]);
-                MP_SFX(mp_feedback_slope)(row, ep->S[l] + (size_t)q * (size_t)n[l], n[l]);
+                MP_SFX(mp_softplus)(row, row, ep->S[l] + (size_t)q * (size_t)n[l], n[l]);
                 continue;
             }
             int best = 0;

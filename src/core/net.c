@@ -5,11 +5,20 @@
 #include "metaplast/core.h"
 #include "real.h"
 
-void MP_SFX(mp_softplus)(const real *z, real *y, int n) {
+void MP_SFX(mp_softplus)(const real *z, real *y, real *s, int n) {
     const real beta = (real)MP_SOFTPLUS_BETA;
     for (int i = 0; i < n; i++) {
         real bz = beta * z[i];
-        y[i] = bz > (real)MP_SOFTPLUS_THRESHOLD ? z[i] : log1p(exp(bz)) / beta;
+        if (bz > (real)MP_SOFTPLUS_THRESHOLD) {
+            y[i] = z[i];
+            s[i] = -expm1(-bz);
+            continue;
+        }
+        /* 1 - exp(-beta y) with y = log1p(e) / beta is e / (1 + e): the exp already
+         * taken serves both, and there is no cancellation for small y */
+        real e = exp(bz);
+        y[i] = log1p(e) / beta;
+        s[i] = e / (1 + e);
     }
 }
 
