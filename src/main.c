@@ -52,8 +52,8 @@ static int prepare_resume(int argc, char **argv, mp_config *cfg, mp_checkpoint *
 }
 
 int main(int argc, char **argv) {
-    /* one OpenBLAS thread: this network's matrix-vector products are too small to
-     * share across cores (two threads measured ~3x slower per forward pass) */
+    /* one OpenBLAS thread: this network's products are too small to share across
+     * cores (a second thread made a forward pass slower in most measurements) */
     openblas_set_num_threads(1);
     mp_config cfg;
     int parsed = mp_cli_parse(argc, argv, &cfg, stdout, stderr);
