@@ -11,7 +11,7 @@ void lowrank_init(lowrank *m, real *base, int rows, int cols, int cap) {
     m->n = 0, m->cap = cap;
     m->U = mp_malloc((size_t)cap * (size_t)rows * sizeof(real));
     m->V = mp_malloc((size_t)cap * (size_t)cols * sizeof(real));
-    m->coef = mp_malloc((size_t)cap * sizeof(real));
+    m->coef = mp_malloc(2 * FUSED_MAX * (size_t)cap * sizeof(real)); /* per product */
 }
 
 void lowrank_free(lowrank *m) { free(m->U), free(m->V), free(m->coef); }
@@ -36,13 +36,23 @@ void lowrank_add(lowrank *m, real scale, const real *u, const real *v) {
 void lowrank_products(lowrank *m, const fused_ops *op) {
     fused_sweep(m->base, m->rows, m->cols, op);
     if (m->n == 0) return;
-    /* M x = base x + U^T (V x);  M^T x = base^T x + V^T (U x) */
-    for (int k = 0; k < op->n_right; k++) {
-        cblas_xgemv(CblasRowMajor, CblasNoTrans, m->n, m->cols, 1, m->V, m->cols, op->x_right[k], 1, 0, m->coef, 1);
-        cblas_xgemv(CblasRowMajor, CblasTrans, m->n, m->rows, 1, m->U, m->rows, m->coef, 1, 1, op->y_right[k], 1);
-    }
+    /* M x = base x + U^T (V x) and M^T x = base^T x + V^T (U x), with U and V (n rows
+     * each) swept like any matrix: three small sweeps instead of two BLAS calls per
+     * product, whose call overhead dominated at these sizes */
+    fused_ops on_u = {0}, on_v = {0}, back_u = {0};
     for (int k = 0; k < op->n_left; k++) {
-        cblas_xgemv(CblasRowMajor, CblasNoTrans, m->n, m->rows, 1, m->U, m->rows, op->x_left[k], 1, 0, m->coef, 1);
-        cblas_xgemv(CblasRowMajor, CblasTrans, m->n, m->cols, 1, m->V, m->cols, m->coef, 1, 1, op->y_left[k], 1);
+        real *d = m->coef + (size_t)k * (size_t)m->cap;
+        memset(d, 0, (size_t)m->n * sizeof(real));
+        fused_right(&on_u, op->x_left[k], d);
+        fused_left(&on_v, d, op->y_left[k]);
     }
+    for (int k = 0; k < op->n_right; k++) {
+        real *c = m->coef + (size_t)(FUSED_MAX + k) * (size_t)m->cap;
+        memset(c, 0, (size_t)m->n * sizeof(real));
+        fused_right(&on_v, op->x_right[k], c);
+        fused_left(&back_u, c, op->y_right[k]);
+    }
+    fused_sweep(m->U, m->n, m->rows, &on_u);
+    fused_sweep(m->V, m->n, m->cols, &on_v);
+    fused_sweep(m->U, m->n, m->rows, &back_u);
 }

@@ -13,7 +13,7 @@ typedef struct {
     int rows, cols;
     real *U, *V;     /* queued terms: row p of U is u_p (rows), of V is v_p (cols) */
     int n, cap;
-    real *coef;      /* cap scratch values */
+    real *coef;      /* scratch: cap values per product of a sweep */
 } lowrank;
 
 void MP_SFX(lowrank_init)(lowrank *m, real *base, int rows, int cols, int cap);
