@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -44,7 +45,15 @@ static int database_index(const char *name) {
 
 int mp_database_known(const char *name) { return name && database_index(name) >= 0; }
 
-static int readable(const char *path) { return access(path, R_OK) == 0; }
+/* 1 when path can be read; else 0, noting the first failure's path and reason. */
+static int readable(const char *path, char *first_missing, size_t cap, int *first_errno) {
+    if (access(path, R_OK) == 0) return 1;
+    if (!*first_errno) {
+        *first_errno = errno;
+        snprintf(first_missing, cap, "%s", path);
+    }
+    return 0;
+}
 
 /* Fills ds's two paths with the first location that has both files. */
 static int locate_files(const char *name, const database *db, const char *data_dir, mp_dataset *ds,
@@ -53,10 +62,14 @@ static int locate_files(const char *name, const database *db, const char *data_d
     if ((size_t)snprintf(dir, sizeof dir, "%s/%s", data_dir, db->subdir) >= sizeof dir)
         return mp_errf(err, "--data_dir is too long: %s", data_dir);
     const char *dirs[2] = {dir, db->system_dir};
+    char missing[sizeof ds->images_path] = "";
+    int why = 0;
     for (int i = 0; i < 2 && dirs[i]; i++) {
         snprintf(ds->images_path, sizeof ds->images_path, "%s/%s", dirs[i], db->images);
         snprintf(ds->labels_path, sizeof ds->labels_path, "%s/%s", dirs[i], db->labels);
-        if (readable(ds->images_path) && readable(ds->labels_path)) return 0;
+        if (readable(ds->images_path, missing, sizeof missing, &why) &&
+            readable(ds->labels_path, missing, sizeof missing, &why))
+            return 0;
     }
     char how[4096 + 128];
     if (db->how_to_get)
@@ -68,8 +81,8 @@ static int locate_files(const char *name, const database *db, const char *data_d
         snprintf(how, sizeof how, "`data/fetch-emnist.sh --dest %s`", dir);
     char also[4096 + 64] = "";
     if (db->system_dir) snprintf(also, sizeof also, ", or both in %s/", db->system_dir);
-    return mp_errf(err, "database %s not found: expected %s/%s and %s/%s%s. Get them with %s", name,
-                   dir, db->images, dir, db->labels, also, how);
+    return mp_errf(err, "database %s not found (%s: %s): expected %s/%s and %s/%s%s. Get them with %s", name,
+                   missing, strerror(why), dir, db->images, dir, db->labels, also, how);
 }
 
 static void class_index(mp_dataset *ds) {
