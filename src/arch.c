@@ -9,8 +9,8 @@ size_t mp_arch_offset(const mp_arch *arch, int layer) {
 
 size_t mp_arch_weight_count(const mp_arch *arch) { return mp_arch_offset(arch, MP_LAYERS + 1); }
 
-int mp_arch_needs_e0(const mp_arch *arch) {
+int mp_arch_uses_right(const mp_arch *arch, int right_kind) {
     for (int k = 0; k < MP_RULE_COUNT; k++)
-        if ((arch->terms >> k & 1u) && mp_rule_pool[k].right == MP_RIGHT_E_IN) return 1;
+        if ((arch->terms >> k & 1u) && mp_rule_pool[k].right == right_kind) return 1;
     return 0;
 }

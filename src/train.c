@@ -122,17 +122,19 @@ int mp_trainer_episode(mp_trainer *tr, mp_record *rec, char *why, size_t why_cap
     return 0;
 }
 
+static double *widen(const float *v, size_t n) {
+    double *d = mp_malloc(n * sizeof(double));
+    for (size_t i = 0; i < n; i++) d[i] = v[i];
+    return d;
+}
+
 int mp_gradcheck_main(const mp_config *cfg, const mp_dataset *ds, FILE *out) {
     mp_trainer tr;
     mp_trainer_init(&tr, cfg, ds);
     mp_trainer_draw(&tr);
     size_t nw = mp_arch_weight_count(&tr.arch), n0 = (size_t)tr.arch.n[0];
-    double *W = mp_malloc(nw * sizeof(double)), *B = tr.B0 ? mp_malloc(nw * sizeof(double)) : NULL;
-    double *xt = mp_malloc((size_t)tr.T * n0 * sizeof(double)), *xq = mp_malloc((size_t)tr.NQ * n0 * sizeof(double));
-    for (size_t i = 0; i < nw; i++) W[i] = tr.W0[i];
-    for (size_t i = 0; B && i < nw; i++) B[i] = tr.B0[i];
-    for (size_t i = 0; i < (size_t)tr.T * n0; i++) xt[i] = tr.x_train[i];
-    for (size_t i = 0; i < (size_t)tr.NQ * n0; i++) xq[i] = tr.x_query[i];
+    double *W = widen(tr.W0, nw), *B = tr.B0 ? widen(tr.B0, nw) : NULL;
+    double *xt = widen(tr.x_train, (size_t)tr.T * n0), *xq = widen(tr.x_query, (size_t)tr.NQ * n0);
     /* theta as training starts: (a, 0, 0, 0, 0) */
     mp_gradcheck_row rows[MP_THETAS];
     double worst;

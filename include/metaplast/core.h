@@ -24,8 +24,9 @@ typedef struct {
 /* All weight matrices live in one buffer, W1 first; this is where W_l starts. */
 size_t mp_arch_offset(const mp_arch *arch, int layer);
 size_t mp_arch_weight_count(const mp_arch *arch);
-/* 1 when some term needs e0 (the error signal at the input), which costs a pass over B1. */
-int mp_arch_needs_e0(const mp_arch *arch);
+/* 1 when a term in use has this kind of right factor (rules.h): MP_RIGHT_E_IN needs e0, the
+ * error signal at the input (a pass over B1); MP_RIGHT_OJA_RESIDUAL needs W_l^T y_l. */
+int mp_arch_uses_right(const mp_arch *arch, int right_kind);
 
 /* What one episode produces. */
 typedef struct {

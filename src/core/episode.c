@@ -83,9 +83,8 @@ episode *MP_SFX(mp_episode_new)(const mp_arch *arch, int T_max, int NQ_max) {
         lowrank_init(&ep->Wbar_q[l], ep->Wbar + ep->woff[l], arch->n[l], arch->n[l - 1], QUEUE);
     }
 
-    ep->e_lo = mp_arch_needs_e0(arch) ? 0 : 1;
-    for (int k = 0; k < MP_RULE_COUNT; k++)
-        if (term_on(ep, k) && mp_rule_pool[k].right == MP_RIGHT_OJA_RESIDUAL) ep->need_v = 1;
+    ep->e_lo = mp_arch_uses_right(arch, MP_RIGHT_E_IN) ? 0 : 1;
+    ep->need_v = mp_arch_uses_right(arch, MP_RIGHT_OJA_RESIDUAL);
     size_t off = 0;
     for (int l = 1; l <= L; l++) ep->off_y[l] = off, off += (size_t)arch->n[l];
     for (int l = ep->e_lo; l <= L; l++) ep->off_e[l] = off, off += (size_t)arch->n[l];
