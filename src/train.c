@@ -63,9 +63,7 @@ void mp_trainer_free(mp_trainer *tr) {
 static void xavier_uniform(mp_rng *rng, const mp_arch *a, float *W) {
     for (int l = 1; l <= MP_LAYERS; l++) {
         double r = sqrt(6.0 / (a->n[l - 1] + a->n[l]));
-        float *Wl = W + mp_arch_offset(a, l);
-        size_t count = (size_t)a->n[l] * (size_t)a->n[l - 1];
-        for (size_t i = 0; i < count; i++) Wl[i] = (float)((2 * mp_rng_uniform(rng) - 1) * r);
+        mp_rng_uniform_symmetric(rng, W + mp_arch_offset(a, l), (size_t)a->n[l] * (size_t)a->n[l - 1], r);
     }
 }
 

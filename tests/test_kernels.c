@@ -1,6 +1,7 @@
 /* Forward and error kernels against naive loops; sym with theta0 alone is online SGD. */
 #include "testutil.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,6 +115,40 @@ static void test_feedback_slope(void **state) {
     assert_true(sl[0] == 0);
 }
 
+/* Relative error of a float result against its double reference, in units of float's
+ * epsilon (2^-23); below the normal floats, the error relative to the smallest normal. */
+static double ulps(float got, double want) {
+    return fabs(got - want) / (fmax(fabs(want), FLT_MIN) * FLT_EPSILON);
+}
+
+/* The float kernels use their own exp and log1p polynomials (vmath.h): within a few
+ * float epsilons of the double formulas everywhere, linear branch and tails included. */
+static void test_float_elementwise_accuracy(void **state) {
+    (void)state;
+    enum { N = 200001 };
+    float *z = malloc(N * sizeof(float)), *y = malloc(N * sizeof(float)), *s = malloc(N * sizeof(float));
+    for (int i = 0; i < N; i++) z[i] = (float)(-12.0 + 24.0 * i / (N - 1)); /* beta z in [-120, 120] */
+    z[0] = 0, z[1] = 1e-30f, z[2] = -1e-30f, z[3] = 2.0f, z[4] = nextafterf(2.0f, 3.0f), z[5] = -8.7f;
+    mp_softplus_f32(z, y, s, N);
+    double worst_y = 0, worst_s = 0;
+    for (int i = 0; i < N; i++) {
+        double bz = 10.0f * z[i], e = exp(bz); /* beta z rounded to float, as the kernel has it */
+        double want_y = bz > 20 ? z[i] : log1p(e) / 10, want_s = e / (1 + e);
+        if (bz > 20) want_s = -expm1(-bz);
+        worst_y = fmax(worst_y, ulps(y[i], want_y));
+        worst_s = fmax(worst_s, ulps(s[i], want_s));
+    }
+    for (int i = 0; i < N; i++) z[i] = (float)(-8.8 + 18.8 * i / (N - 1)); /* -beta y in [-100, 88] */
+    z[0] = 0, z[1] = 1.0f / 255, z[2] = 1e-7f, z[3] = -1e-7f, z[4] = 0.0346f, z[5] = 0.0347f;
+    mp_feedback_slope_f32(z, s, N);
+    double worst_slope = 0;
+    for (int i = 0; i < N; i++) worst_slope = fmax(worst_slope, ulps(s[i], -expm1((double)(-10.0f * z[i]))));
+    printf("float softplus: y within %.2f eps, slope within %.2f eps; input slope within %.2f eps\n", worst_y,
+           worst_s, worst_slope);
+    assert_true(worst_y < 4 && worst_s < 4 && worst_slope < 4);
+    free(z), free(y), free(s);
+}
+
 /* Naive backprop of the cross-entropy of one sample: dL/dW for every layer. */
 static void naive_ce_gradient(const mp_arch *a, const double *W, const double *x, int label, double *grad) {
     const int *n = a->n;
@@ -176,6 +211,7 @@ int main(void) {
         cmocka_unit_test(test_softplus),
         cmocka_unit_test(test_softmax_xent),
         cmocka_unit_test(test_feedback_slope),
+        cmocka_unit_test(test_float_elementwise_accuracy),
         cmocka_unit_test(test_sym_theta0_step_is_sgd),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

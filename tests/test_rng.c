@@ -59,6 +59,20 @@ static void test_uniform_range_and_mean(void **state) {
     assert_true(sum / N > 0.495 && sum / N < 0.505);
 }
 
+/* The batched symmetric draw is the same numbers as one mp_rng_uniform per entry, and
+ * leaves the stream where those calls would. */
+static void test_uniform_symmetric_matches_single_draws(void **state) {
+    (void)state;
+    enum { N = 1001 };
+    float batch[N];
+    mp_rng a, b;
+    mp_rng_seed(&a, 9);
+    mp_rng_seed(&b, 9);
+    mp_rng_uniform_symmetric(&a, batch, N, 0.25);
+    for (int i = 0; i < N; i++) assert_true(batch[i] == (float)((2 * mp_rng_uniform(&b) - 1) * 0.25));
+    assert_true(mp_rng_next(&a) == mp_rng_next(&b));
+}
+
 static void test_below_bounds(void **state) {
     (void)state;
     mp_rng rng;
@@ -146,6 +160,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reference_outputs),    cmocka_unit_test(test_reference_derived),
         cmocka_unit_test(test_uniform_range_and_mean), cmocka_unit_test(test_below_bounds),
+        cmocka_unit_test(test_uniform_symmetric_matches_single_draws),
         cmocka_unit_test(test_below_uniform),        cmocka_unit_test(test_shuffle_is_permutation),
         cmocka_unit_test(test_shuffle_uniform),      cmocka_unit_test(test_same_seed_same_stream),
     };

@@ -2,13 +2,6 @@
 
 #include <string.h>
 
-/* Compiled for AVX2+FMA as well as the baseline; the loader picks what the CPU has. */
-#if defined(__x86_64__) && defined(__GNUC__)
-#define MULTIVERSION __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define MULTIVERSION
-#endif
-
 /* 32-byte vectors (AVX; two SSE registers on the baseline), loaded unaligned. */
 typedef real vec __attribute__((vector_size(32)));
 enum { VL = 32 / sizeof(real) };
@@ -72,7 +65,7 @@ static inline void left_block(const real *M, int cols, const real *a, real *y) {
 }
 
 /* Four rows at a time, every product while they are in L1; then the last rows one by one. */
-MULTIVERSION
+MP_MULTIVERSION
 void MP_SFX(fused_sweep)(const real *M, int rows, int cols, const fused_ops *op) {
     int i = 0;
     for (; i + BLOCK <= rows; i += BLOCK) {

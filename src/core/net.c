@@ -4,21 +4,21 @@
 
 #include "metaplast/core.h"
 #include "real.h"
+#include "vmath.h"
 
+/* With t = exp(-|beta z|) in (0, 1]: softplus(z) = (max(beta z, 0) + log1p(t)) / beta
+ * (no overflow, no cancellation), and 1 - exp(-beta y) = sigmoid(beta z), which is
+ * 1 / (1 + t) or t / (1 + t). */
+MP_MULTIVERSION
 void MP_SFX(mp_softplus)(const real *z, real *y, real *s, int n) {
     const real beta = (real)MP_SOFTPLUS_BETA;
+#pragma omp simd
     for (int i = 0; i < n; i++) {
         real bz = beta * z[i];
-        if (bz > (real)MP_SOFTPLUS_THRESHOLD) {
-            y[i] = z[i];
-            s[i] = -expm1(-bz);
-            continue;
-        }
-        /* 1 - exp(-beta y) with y = log1p(e) / beta is e / (1 + e): the exp already
-         * taken serves both, and there is no cancellation for small y */
-        real e = exp(bz);
-        y[i] = log1p(e) / beta;
-        s[i] = e / (1 + e);
+        real t = vm_exp(-fabs(bz));
+        real soft = ((bz > 0 ? bz : 0) + vm_log1p_unit(t)) / beta;
+        s[i] = (bz > 0 ? 1 : t) / (1 + t);
+        y[i] = bz > (real)MP_SOFTPLUS_THRESHOLD ? z[i] : soft;
     }
 }
 
@@ -34,7 +34,9 @@ double MP_SFX(mp_softmax_xent)(const real *z, real *p, int n, int label) {
     return xent;
 }
 
+MP_MULTIVERSION
 void MP_SFX(mp_feedback_slope)(const real *y, real *s, int n) {
     const real beta = (real)MP_SOFTPLUS_BETA;
-    for (int j = 0; j < n; j++) s[j] = -expm1(-beta * y[j]);
+#pragma omp simd
+    for (int j = 0; j < n; j++) s[j] = -vm_expm1(-beta * y[j]);
 }

@@ -22,4 +22,12 @@ typedef float real;
 #define cblas_xaxpy cblas_saxpy
 #endif
 
+/* Hot kernels are compiled for AVX2+FMA as well as the baseline; the loader picks what
+ * the CPU has. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define MP_MULTIVERSION __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define MP_MULTIVERSION
+#endif
+
 #endif
