@@ -93,6 +93,9 @@ static const flag flags[] = {
      .help = "directory holding the databases' files (e.g. DIR/emnist/)"},
     {"plot_every", K_INT, FIELD(plot_every), .def = "0", .metavar = "N", .min = 0, .max = MAX_COUNT,
      .ours = 1, .help = "also redraw the plots every N episodes (0: only at the end of the run)"},
+    {"threads", K_INT, FIELD(threads), .def = "2", .metavar = "N", .min = 1, .max = 2, .ours = 1,
+     .help = "threads: 2 shares the input layer's matrix products with a second core (used\n"
+             "      only when the process may run on 2 CPUs); the numbers are the same with 1"},
     {"gradcheck", K_SWITCH, FIELD(gradcheck), .def = "False", .metavar = "", .choices = switch_names,
      .ours = 1,
      .help = "compare the first episode's analytic meta-gradient with central finite\n"
@@ -426,7 +429,7 @@ int mp_config_read_args(const char *path, mp_config *cfg, mp_err *err) {
 
 /* Flags that may differ from the stored ones on --resume: none of them changes a number. */
 static int may_change_on_resume(const flag *f) {
-    static const char *const names[] = {"episodes", "gpu_mode", "plot_every", "data_dir", "resume", NULL};
+    static const char *const names[] = {"episodes", "gpu_mode", "plot_every", "data_dir", "threads", "resume", NULL};
     for (int i = 0; names[i]; i++)
         if (strcmp(f->name, names[i]) == 0) return 1;
     return 0;

@@ -34,6 +34,8 @@ void mp_trainer_init(mp_trainer *tr, const mp_config *cfg, const mp_dataset *ds)
     tr->NQ = cfg->M * cfg->Q;
     mp_task_init(&tr->task, cfg->M, cfg->K, cfg->Q);
     tr->ep = mp_episode_new_f32(&tr->arch, tr->T, tr->NQ);
+    if (cfg->threads >= 2 && mp_worker_cpus() >= 2) tr->worker = mp_worker_start();
+    mp_episode_set_worker_f32(tr->ep, tr->worker);
     size_t nw = mp_arch_weight_count(&tr->arch), n0 = (size_t)tr->arch.n[0];
     tr->W0 = mp_malloc(nw * sizeof(float));
     tr->B0 = cfg->fbk_sym ? NULL : mp_malloc(nw * sizeof(float));
@@ -55,6 +57,7 @@ void mp_trainer_initial_state(const mp_config *cfg, mp_checkpoint *ck) {
 
 void mp_trainer_free(mp_trainer *tr) {
     mp_episode_free_f32(tr->ep);
+    mp_worker_stop(tr->worker);
     mp_task_free(&tr->task);
     free(tr->W0), free(tr->B0), free(tr->x_train), free(tr->x_query), free(tr->y_train), free(tr->y_query);
 }

@@ -36,7 +36,7 @@ static int parse_list(mp_config *cfg, const char *const *args) {
 /* Every flag's name, written out independently of the parser's table. */
 static const char *const all_flags[] = {"gpu_mode", "seed", "database", "dim", "test_name", "episodes", "K",
                                         "Q", "M", "lamb", "lr_meta", "a", "res", "avg_window", "vec", "fbk",
-                                        "data_dir", "plot_every", "gradcheck", "resume"};
+                                        "data_dir", "plot_every", "threads", "gradcheck", "resume"};
 enum { NALL = sizeof all_flags / sizeof all_flags[0] };
 
 static void test_defaults(void **state) {
@@ -62,6 +62,7 @@ static void test_defaults(void **state) {
     assert_int_equal(c.fbk_sym, 0);
     assert_string_equal(c.data_dir, "data");
     assert_int_equal(c.plot_every, 0);
+    assert_int_equal(c.threads, 2);
     assert_int_equal(c.gradcheck, 0);
     assert_string_equal(c.resume, "");
 
@@ -76,7 +77,8 @@ static void test_both_syntaxes(void **state) {
     assert_int_equal(PARSE(&c, "--K", "7", "--Q=3", "--M", "4", "--episodes=12", "--lamb", "0.5", "--lr_meta=2e-4",
                            "--a", "-2e-3", "--seed=-5", "--dim", "14", "--test_name=", "--res", "out dir",
                            "--database=emnist_bymerge", "--fbk=sym", "--gpu_mode", "0", "--avg_window=3",
-                           "--data_dir", "../shared/data", "--plot_every=50", "--gradcheck", "--resume", "r/x_1"),
+                           "--data_dir", "../shared/data", "--plot_every=50", "--threads", "1", "--gradcheck", "--resume",
+                           "r/x_1"),
                      MP_CLI_RUN);
     assert_string_equal(err_text, "");
     assert_int_equal(c.K, 7);
@@ -96,6 +98,7 @@ static void test_both_syntaxes(void **state) {
     assert_int_equal(c.avg_window, 3);
     assert_string_equal(c.data_dir, "../shared/data");
     assert_int_equal(c.plot_every, 50);
+    assert_int_equal(c.threads, 1);
     assert_int_equal(c.gradcheck, 1);
     assert_string_equal(c.resume, "r/x_1");
 
@@ -177,6 +180,8 @@ static const struct {
     {{"--dim", "0"}, {"--dim", "'0'", "out of range"}},
     {{"--avg_window", "0"}, {"--avg_window", "'0'", "out of range"}},
     {{"--plot_every", "-1"}, {"--plot_every", "'-1'", "out of range"}},
+    {{"--threads", "0"}, {"--threads", "'0'", "out of range"}},
+    {{"--threads", "3"}, {"--threads", "'3'", "out of range"}},
     {{"--gpu_mode", "2"}, {"--gpu_mode", "'2'", "0 or 1"}},
     {{"--lr_meta", "0"}, {"--lr_meta", "'0'", "> 0"}},
     {{"--lr_meta", "-1e-3"}, {"--lr_meta", "'-1e-3'", "> 0"}},
@@ -315,7 +320,7 @@ static void test_write_args_format(void **state) {
     static const char *const lines[] = {"gpu_mode : 1\n", "seed : 1\n", "database : emnist\n", "dim : 28\n",
                                         "test_name : \n", "episodes : 600\n", "K : 50\n", "lamb : 0\n",
                                         "lr_meta : 0.001\n", "a : 0.001\n", "res : results\n", "vec : [1, 2]\n",
-                                        "fbk : fix\n", "gradcheck : False\n", "resume : \n"};
+                                        "fbk : fix\n", "threads : 2\n", "gradcheck : False\n", "resume : \n"};
     for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
         if (!strstr(text, lines[i])) fail_msg("args lack '%s' in:\n%s", lines[i], text);
     /* one line per flag */

@@ -44,7 +44,7 @@ static void test_fused_and_lowrank_products(void **state) {
     for (int j = 0; j < NI; j++) xr[0][j] = fill(j, 4), xr[1][j] = fill(j, 5);
     for (int i = 0; i < NO; i++) xl[i] = fill(i, 6);
     lowrank q;
-    lowrank_init(&q, M, NO, NI, CAP);
+    lowrank_init(&q, M, NO, NI, CAP, NULL);
     for (int p = 0; p <= TERMS; p++) {
         memset(yr, 0, sizeof yr), memset(yl, 0, sizeof yl);
         fused_ops op = {0};

@@ -391,7 +391,7 @@ static void test_refusals(void **state) {
     r = RESUME("--episodes", "0");
     ru_expect_failure(&r, 2, RU_LIST("--episodes"), "--episodes 0");
     /* the stored values themselves, and flags that change no number, are fine */
-    r = RESUME("--seed", "3", "--fbk", "fix", "--K", "5", "--gpu_mode", "1", "--plot_every", "2");
+    r = RESUME("--seed", "3", "--fbk", "fix", "--K", "5", "--gpu_mode", "1", "--plot_every", "2", "--threads", "1");
     ru_expect_exit(ru_run(&r), 0, "resume with the stored values");
     assert_non_null(strstr(ru_out_text, "complete"));
     printf("  %s: exit 0 (%.2f s)\n    %s", "--seed 3 --fbk fix --K 5 ...", ru_last_seconds, ru_out_text);

@@ -30,6 +30,7 @@ typedef struct {
     /* ours */
     char data_dir[MP_PATH_MAX];    /* --data_dir (data) */
     int plot_every;                /* --plot_every (0: plots only at the end) */
+    int threads;                   /* --threads (2): 1, or 2 with a worker thread */
     int gradcheck;                 /* --gradcheck */
     char resume[MP_PATH_MAX];      /* --resume RUN_DIR ('' = new run) */
 } mp_config;
@@ -50,7 +51,7 @@ int mp_config_check_data(const mp_config *cfg, int nclasses, int smallest_class,
 
 /* --resume: out = the stored flags (from the run's args.txt) with the command line
  * applied on top. A flag that would change a number (anything but --episodes,
- * --gpu_mode, --plot_every, --data_dir, --resume) and differs from the stored value is
+ * --gpu_mode, --plot_every, --data_dir, --threads, --resume) and differs from the stored value is
  * an error naming it and both values. Returns 0 or -1. */
 int mp_config_for_resume(int argc, char **argv, const mp_config *stored, mp_config *out, mp_err *err);
 

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "metaplast/record.h"
+#include "metaplast/worker.h"
 
 #define MP_SOFTPLUS_BETA 10.0
 #define MP_SOFTPLUS_THRESHOLD 20.0 /* softplus is z itself where beta*z > 20, as torch */

@@ -23,6 +23,7 @@ typedef struct {
     mp_rng rng;
     mp_task task;
     mp_episode_f32 *ep;
+    mp_worker *worker; /* --threads 2 on a machine with 2 CPUs, else NULL */
     float *W0, *B0, *x_train, *x_query;
     int *y_train, *y_query;
     double theta[MP_THETAS];

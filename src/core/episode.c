@@ -8,7 +8,13 @@
  *
  * W and dL/dW change by rank one or two at every step, forward and backward: both are
  * held as a dense base plus queued rank-one terms (lowrank.h), so a step reads each
- * matrix once and the updates reach the base in blocks. */
+ * matrix once and the updates reach the base in blocks.
+ *
+ * The input layer is three quarters of the weights. When every term's right factor
+ * there is the input itself (no eHebb, no Oja: the default rule, in fix or sym mode),
+ * W1_t = W1_0 + sum_{s<t} d_s x_s^T, so W1_t x_t = W1_0 x_t + sum_{s<t} d_s (x_s . x_t):
+ * one matrix product with W1_0 and the inputs' Gram matrix replace every step's pass
+ * over W1, and the same holds for dL/dW1 in the reverse sweep ("Gram mode"). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +27,13 @@
 #include "lowrank.h"
 #include "real.h"
 
-/* rank-one terms queued before a matrix-matrix product adds them to the weights */
-#define QUEUE 32
+/* Rank-one terms queued before a matrix-matrix product adds them to the weights. A
+ * longer queue makes that product cheaper per term but every product with the matrix
+ * dearer; on small matrices the latter weighs more (measured: 16 beats 32 below the
+ * input layer's size, 32 beats 16 and 64 there). */
+static int queue_capacity(int rows, int cols) { return (long)rows * cols >= FUSED_SPLIT_MIN ? 32 : 16; }
+/* Gram mode keeps a T x T matrix: up to this T (16 MB in float) */
+#define GRAM_T_MAX 2048
 
 #define L MP_LAYERS
 
@@ -38,13 +49,20 @@ struct MP_SFX(mp_episode) {
     int record_B_steps;
     int e_lo;   /* lowest layer whose error signal is kept: 0 when a term needs e0 */
     int need_v; /* some term needs v_l = W_l^T y_l */
+    /* Gram mode (see the top): the inputs' Gram matrix X X^T (T x T), per step the base
+     * product W1_0 x_t (forward) or dL/dW1_T x_t (reverse), the update's left vector
+     * d_t and the adjoint of z1_t (T x n1 each), the query-input products Xq X^T */
+    int gram;
+    real *gram_xx, *gram_base, *gram_d, *gram_zbar, *gram_qx;
     /* trajectory: per step, the offsets of y_l, e_l, h_l = B_{l+1}^T e_{l+1},
      * s_l = 1 - exp(-beta y_l) and v_l */
     real *traj;
     size_t stride, off_y[L + 1], off_e[L + 1], off_h[L + 1], off_s[L + 1], off_v[L + 1];
     lowrank Wq[L + 1], Wbar_q[L + 1]; /* W_l and dL/dW_l as base + queued terms */
+    fused_split split;                /* large matrices: halves for the worker thread */
     /* the current run */
     const real *x_step; /* inputs, for y_0 of each step */
+    int T;              /* steps of the run */
     const double *theta;
     int unwound[L + 1]; /* reverse sweep: W_l already unwound to this step */
     /* per-step scratch */
@@ -78,13 +96,26 @@ episode *MP_SFX(mp_episode_new)(const mp_arch *arch, int T_max, int NQ_max) {
     ep->W = mp_malloc(nw * sizeof(real));
     ep->B = arch->sym ? NULL : mp_malloc(nw * sizeof(real));
     ep->Wbar = mp_malloc(nw * sizeof(real));
+    fused_split_init(&ep->split, NULL, ep->n_max);
     for (int l = 1; l <= L; l++) {
-        lowrank_init(&ep->Wq[l], ep->W + ep->woff[l], arch->n[l], arch->n[l - 1], QUEUE);
-        lowrank_init(&ep->Wbar_q[l], ep->Wbar + ep->woff[l], arch->n[l], arch->n[l - 1], QUEUE);
+        int rows = arch->n[l], cols = arch->n[l - 1], cap = queue_capacity(rows, cols);
+        lowrank_init(&ep->Wq[l], ep->W + ep->woff[l], rows, cols, cap, &ep->split);
+        lowrank_init(&ep->Wbar_q[l], ep->Wbar + ep->woff[l], rows, cols, cap, &ep->split);
     }
 
     ep->e_lo = mp_arch_uses_right(arch, MP_RIGHT_E_IN) ? 0 : 1;
     ep->need_v = mp_arch_uses_right(arch, MP_RIGHT_OJA_RESIDUAL);
+    ep->gram = T_max <= GRAM_T_MAX;
+    for (int k = 0; k < MP_RULE_COUNT; k++)
+        if (term_on(ep, k) && mp_rule_pool[k].right != MP_RIGHT_Y_IN) ep->gram = 0;
+    if (ep->gram) {
+        size_t T = (size_t)(T_max > 0 ? T_max : 1), n1 = (size_t)arch->n[1];
+        ep->gram_xx = mp_malloc(T * T * sizeof(real));
+        ep->gram_base = mp_malloc(T * n1 * sizeof(real));
+        ep->gram_d = mp_malloc(T * n1 * sizeof(real));
+        ep->gram_zbar = mp_malloc(T * n1 * sizeof(real));
+        ep->gram_qx = mp_malloc((size_t)(NQ_max > 0 ? NQ_max : 1) * T * sizeof(real));
+    }
     size_t off = 0;
     for (int l = 1; l <= L; l++) ep->off_y[l] = off, off += (size_t)arch->n[l];
     for (int l = ep->e_lo; l <= L; l++) ep->off_e[l] = off, off += (size_t)arch->n[l];
@@ -132,9 +163,11 @@ episode *MP_SFX(mp_episode_new)(const mp_arch *arch, int T_max, int NQ_max) {
 void MP_SFX(mp_episode_free)(episode *ep) {
     if (!ep) return;
     free(ep->W), free(ep->B), free(ep->Wbar), free(ep->traj);
+    free(ep->gram_xx), free(ep->gram_base), free(ep->gram_d), free(ep->gram_zbar), free(ep->gram_qx);
     free(ep->z), free(ep->hbar);
     for (int l = 0; l <= L; l++) free(ep->ybar[l]), free(ep->ebar[l]), free(ep->vbar[l]), free(ep->zbar[l]);
     for (int l = 1; l <= L; l++) lowrank_free(&ep->Wq[l]), lowrank_free(&ep->Wbar_q[l]);
+    fused_split_free(&ep->split);
     for (int k = 0; k < MP_RULE_COUNT; k++) free(ep->right[k]), free(ep->q[k]), free(ep->step_right[k]);
     for (int g = 0; g < MP_LEFT_KINDS; g++) free(ep->combined[g]), free(ep->step_combined[g]), free(ep->w[g]), free(ep->u[g]);
     for (int l = 1; l <= L; l++) free(ep->Y[l]);
@@ -143,6 +176,8 @@ void MP_SFX(mp_episode_free)(episode *ep) {
     for (int i = 0; i < 2; i++) free(ep->Etmp[i]), free(ep->Wtmp[i]);
     free(ep);
 }
+
+void MP_SFX(mp_episode_set_worker)(episode *ep, mp_worker *worker) { ep->split.worker = worker; }
 
 const real *MP_SFX(mp_episode_weights)(const episode *ep) { return ep->W; }
 
@@ -256,7 +291,63 @@ static void feedback_product(episode *ep, int t, int l, int left, const real *x,
     if (ep->arch.sym)
         lowrank_products(&ep->Wq[l], &op);
     else
-        fused_sweep(fixed_B(ep, t, l), ep->arch.n[l], ep->arch.n[l - 1], &op);
+        fused_sweep_split(&ep->split, fixed_B(ep, t, l), ep->arch.n[l], ep->arch.n[l - 1], &op);
+}
+
+/* ---- Gram mode: the input layer without passes over W1 or dL/dW1 ------------------ */
+
+/* Step t's update of W1 is d_t x_t^T, d_t = sum_k sign_k theta_k left_k. */
+static void gram_update_vector(episode *ep, int t) {
+    const int n1 = ep->arch.n[1];
+    layer_signals s = signals_at(ep, t, 1);
+    real *d = ep->gram_d + (size_t)t * (size_t)n1;
+    memset(d, 0, (size_t)n1 * sizeof(real));
+    for (int k = 0; k < MP_RULE_COUNT; k++)
+        if (term_on(ep, k))
+            cblas_xaxpy(n1, (real)(mp_rule_pool[k].sign * ep->theta[k]), left_factor(&s, mp_rule_pool[k].left), 1, d, 1);
+}
+
+/* z = W1_t x_t = W1_0 x_t + sum_{s<t} d_s (x_s . x_t) */
+static void gram_forward_product(const episode *ep, int t, real *z) {
+    const int n1 = ep->arch.n[1];
+    memcpy(z, ep->gram_base + (size_t)t * (size_t)n1, (size_t)n1 * sizeof(real));
+    if (t > 0)
+        cblas_xgemv(CblasRowMajor, CblasTrans, t, n1, 1, ep->gram_d, n1, ep->gram_xx + (size_t)t * (size_t)ep->T, 1, 1,
+                    z, 1);
+}
+
+/* q = dL/dW1_{t+1} x_t = dL/dW1_T x_t + sum_{s>t} zbar1_s (x_s . x_t) */
+static void gram_reverse_product(const episode *ep, int t, real *q) {
+    const int n1 = ep->arch.n[1], later = ep->T - 1 - t;
+    memcpy(q, ep->gram_base + (size_t)t * (size_t)n1, (size_t)n1 * sizeof(real));
+    if (later > 0)
+        cblas_xgemv(CblasRowMajor, CblasTrans, later, n1, 1, ep->gram_zbar + (size_t)(t + 1) * (size_t)n1, n1,
+                    ep->gram_xx + (size_t)t * (size_t)ep->T + (size_t)t + 1, 1, 1, q, 1);
+}
+
+/* Before the steps: X X^T (both triangles) and W1_0 x_t for every step. */
+static void gram_start(episode *ep) {
+    const int T = ep->T, n0 = ep->arch.n[0], n1 = ep->arch.n[1];
+    cblas_xsyrk(CblasRowMajor, CblasLower, CblasNoTrans, T, n0, 1, ep->x_step, n0, 0, ep->gram_xx, T);
+    for (int i = 0; i < T; i++)
+        for (int j = i + 1; j < T; j++) ep->gram_xx[(size_t)i * T + j] = ep->gram_xx[(size_t)j * T + i];
+    cblas_xgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, n1, n0, 1, ep->x_step, n0, ep->W + ep->woff[1], n0, 0,
+                ep->gram_base, n1);
+}
+
+/* After the steps: W1_T = W1_0 + sum_t d_t x_t^T, dense, for the query. */
+static void gram_finish(episode *ep) {
+    const int n0 = ep->arch.n[0], n1 = ep->arch.n[1];
+    cblas_xgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n1, n0, ep->T, 1, ep->gram_d, n1, ep->x_step, n0, 1,
+                ep->W + ep->woff[1], n0);
+}
+
+/* After the query's backward pass, whose layer-1 adjoints Zq (NQ x n1) would give
+ * dL/dW1_T = Zq^T Xq: the reverse sweep's base products dL/dW1_T x_t = Zq^T (Xq x_t). */
+static void gram_reverse_start(episode *ep, const real *xq, int NQ, const real *Zq) {
+    const int T = ep->T, n0 = ep->arch.n[0], n1 = ep->arch.n[1];
+    cblas_xgemm(CblasRowMajor, CblasNoTrans, CblasTrans, NQ, T, n0, 1, xq, n0, ep->x_step, n0, 0, ep->gram_qx, T);
+    cblas_xgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, n1, NQ, 1, ep->gram_qx, T, Zq, n1, 0, ep->gram_base, n1);
 }
 
 /* Oja's v_l = W_l^T y_l needs y_l, so step t's update of W_l cannot be formed until
@@ -269,17 +360,23 @@ static void plasticity_step(episode *ep, int t, int label) {
     for (int l = 1; l <= L; l++) {
         const real *y_in = l == 1 ? x : step_vec(ep, t, ep->off_y[l - 1]);
         real *y = step_vec(ep, t, ep->off_y[l]);
-        fused_ops op = {0};
-        memset(ep->z, 0, (size_t)n[l] * sizeof(real));
-        fused_right(&op, y_in, ep->z);
-        if (t > 0 && ep->need_v) {
-            real *v_prev = step_vec(ep, t - 1, ep->off_v[l]);
-            memset(v_prev, 0, (size_t)n[l - 1] * sizeof(real));
-            fused_left(&op, step_vec(ep, t - 1, ep->off_y[l]), v_prev);
+        if (l == 1 && ep->gram) {
+            if (t > 0) gram_update_vector(ep, t - 1);
+            gram_forward_product(ep, t, ep->z);
+        } else {
+            fused_ops op = {0};
+            memset(ep->z, 0, (size_t)n[l] * sizeof(real));
+            fused_right(&op, y_in, ep->z);
+            if (t > 0 && ep->need_v) {
+                real *v_prev = step_vec(ep, t - 1, ep->off_v[l]);
+                memset(v_prev, 0, (size_t)n[l - 1] * sizeof(real));
+                fused_left(&op, step_vec(ep, t - 1, ep->off_y[l]), v_prev);
+            }
+            lowrank_products(&ep->Wq[l], &op);
+            if (t > 0) queue_step_update(ep, t - 1, l, 1, y_in, ep->z);
         }
-        lowrank_products(&ep->Wq[l], &op);
-        if (t > 0) queue_step_update(ep, t - 1, l, 1, y_in, ep->z);
-        if (ep->B_steps && ep->record_B_steps) { /* a check's record of B_t = W_t */
+        /* a check's record of B_t = W_t, for the layers whose feedback is used */
+        if (ep->B_steps && ep->record_B_steps && l > ep->e_lo) {
             lowrank_flush(&ep->Wq[l]);
             memcpy(ep->B_steps + (size_t)t * ep->woff[L + 1] + ep->woff[l], ep->W + ep->woff[l],
                    (ep->woff[l + 1] - ep->woff[l]) * sizeof(real));
@@ -312,7 +409,10 @@ static void finish_step(episode *ep, int t) {
             fused_left(&op, step_vec(ep, t, ep->off_y[l]), v);
             lowrank_products(&ep->Wq[l], &op);
         }
-        queue_step_update(ep, t, l, 1, NULL, NULL);
+        if (l == 1 && ep->gram)
+            gram_update_vector(ep, t);
+        else
+            queue_step_update(ep, t, l, 1, NULL, NULL);
     }
 }
 
@@ -369,7 +469,15 @@ static void reverse_step(episode *ep, int t, double *grad) {
                     fused_right(&op, ep->right[k], ep->q[k]);
                 }
         }
-        lowrank_products(&ep->Wbar_q[l], &op);
+        if (l == 1 && ep->gram) { /* every product is dL/dW1_{t+1} x_t */
+            for (int k = 0; k < op.n_right; k++)
+                if (k == 0)
+                    gram_reverse_product(ep, t, op.y_right[0]);
+                else
+                    memcpy(op.y_right[k], op.y_right[0], (size_t)n[1] * sizeof(real));
+        } else {
+            lowrank_products(&ep->Wbar_q[l], &op);
+        }
         for (int g = 0; g < MP_LEFT_KINDS; g++) {
             if (!(used >> g & 1u)) continue;
             real *left_bar = g == MP_LEFT_E ? ep->ebar[l] : ep->ybar[l];
@@ -422,7 +530,10 @@ static void reverse_step(episode *ep, int t, double *grad) {
             for (int j = 0; j < n[l - 1]; j++)
                 ep->zbar[l - 1][j] = ep->ybar[l - 1][j] * softplus_slope(s.y_in[j], s_in[j]);
         }
-        lowrank_add(&ep->Wbar_q[l], 1, ep->zbar[l], s.y_in);
+        if (l == 1 && ep->gram)
+            memcpy(ep->gram_zbar + (size_t)t * (size_t)n[1], ep->zbar[1], (size_t)n[1] * sizeof(real));
+        else
+            lowrank_add(&ep->Wbar_q[l], 1, ep->zbar[l], s.y_in);
     }
 }
 
@@ -463,6 +574,10 @@ static void query_backward(episode *ep, const real *xq, const int *yq, int NQ) {
             Zbar[(size_t)q * n[L] + i] = (ep->Y[L][(size_t)q * n[L] + i] - (i == yq[q])) / (real)NQ;
     for (int l = L; l >= 1; l--) {
         const real *Yin = l == 1 ? xq : ep->Y[l - 1];
+        if (l == 1 && ep->gram) {
+            if (ep->T > 0) gram_reverse_start(ep, xq, NQ, Zbar);
+            break;
+        }
         cblas_xgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n[l], n[l - 1], NQ, 1, Zbar, n[l], Yin, n[l - 1], 0,
                     ep->Wbar + ep->woff[l], n[l - 1]);
         if (l == 1) break;
@@ -539,11 +654,15 @@ int MP_SFX(mp_episode_run)(episode *ep, const real *W0, const real *B0, const do
         abort();
     }
     ep->x_step = x_train;
+    ep->T = T;
     ep->theta = theta;
     for (int l = 1; l <= L; l++) lowrank_clear(&ep->Wq[l]), lowrank_clear(&ep->Wbar_q[l]);
 
+    int gram = ep->gram && T > 0;
+    if (gram) gram_start(ep);
     for (int t = 0; t < T; t++) plasticity_step(ep, t, y_train[t]);
     if (T > 0) finish_step(ep, T - 1);
+    if (gram) gram_finish(ep);
     for (int l = 1; l <= L; l++) lowrank_flush(&ep->Wq[l]); /* the query reads W_T dense */
 
     int correct = 0;

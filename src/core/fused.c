@@ -1,6 +1,9 @@
 #include "fused.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#include "metaplast/util.h"
 
 /* 32-byte vectors (AVX; two SSE registers on the baseline), loaded unaligned. */
 typedef real vec __attribute__((vector_size(32)));
@@ -93,4 +96,55 @@ void MP_SFX(fused_right)(fused_ops *op, const real *x, real *y) {
 void MP_SFX(fused_left)(fused_ops *op, const real *x, real *y) {
     op->x_left[op->n_left] = x;
     op->y_left[op->n_left++] = y;
+}
+
+void MP_SFX(fused_split_init)(fused_split *sp, mp_worker *worker, int cols_max) {
+    sp->worker = worker;
+    sp->cols_max = cols_max;
+    for (int k = 0; k < FUSED_MAX; k++) sp->partial[k] = mp_malloc((size_t)cols_max * sizeof(real));
+}
+
+void MP_SFX(fused_split_free)(fused_split *sp) {
+    for (int k = 0; k < FUSED_MAX; k++) free(sp->partial[k]);
+}
+
+int MP_SFX(fused_is_split)(int rows, int cols) { return (long)rows * cols >= FUSED_SPLIT_MIN && rows >= 2 * BLOCK; }
+
+typedef struct {
+    const fused_split *sp;
+    const real *M;
+    int rows, cols, half; /* part 0: rows [0, half), part 1: [half, rows) */
+    const fused_ops *op;
+} split_job;
+
+static void sweep_part(void *arg, int part) {
+    const split_job *j = arg;
+    if (part == 0) {
+        fused_sweep(j->M, j->half, j->cols, j->op);
+        return;
+    }
+    fused_ops op = *j->op;
+    for (int k = 0; k < op.n_right; k++) op.y_right[k] += j->half;
+    for (int k = 0; k < op.n_left; k++) {
+        op.x_left[k] += j->half;
+        op.y_left[k] = j->sp->partial[k];
+        memset(op.y_left[k], 0, (size_t)j->cols * sizeof(real));
+    }
+    fused_sweep(j->M + (size_t)j->half * (size_t)j->cols, j->rows - j->half, j->cols, &op);
+}
+
+void MP_SFX(fused_sweep_split)(const fused_split *sp, const real *M, int rows, int cols, const fused_ops *op) {
+    if (!sp || !fused_is_split(rows, cols)) {
+        fused_sweep(M, rows, cols, op);
+        return;
+    }
+    if (cols > sp->cols_max) abort(); /* a caller's bug: the work space is too small */
+    split_job job = {sp, M, rows, cols, rows / 2 / BLOCK * BLOCK, op};
+    mp_worker_split(sp->worker, sweep_part, &job);
+    for (int k = 0; k < op->n_left; k++) {
+        real *y = op->y_left[k];
+        const real *p = sp->partial[k];
+#pragma omp simd
+        for (int c = 0; c < cols; c++) y[c] += p[c];
+    }
 }

@@ -4,6 +4,7 @@
 #ifndef METAPLAST_FUSED_H
 #define METAPLAST_FUSED_H
 
+#include "metaplast/worker.h"
 #include "real.h"
 
 #define FUSED_MAX 4
@@ -19,6 +20,30 @@ typedef struct {
 
 void MP_SFX(fused_sweep)(const real *M, int rows, int cols, const fused_ops *op);
 #define fused_sweep MP_SFX(fused_sweep)
+
+/* Matrices of at least this many weights (the input layer's) are swept in two halves of
+ * rows, one on the worker thread: each core then streams half of the matrix. */
+#define FUSED_SPLIT_MIN 65536
+
+typedef struct {
+    mp_worker *worker;              /* NULL: the same two halves, one after the other */
+    real *partial[FUSED_MAX];       /* the second half's left products (cols_max each) */
+    int cols_max;
+} fused_split;
+
+void MP_SFX(fused_split_init)(fused_split *sp, mp_worker *worker, int cols_max);
+void MP_SFX(fused_split_free)(fused_split *sp);
+/* fused_sweep, split in two halves of rows when the matrix is large (and sp is not
+ * NULL: small matrices need no split work space). A left product
+ * sums the halves' contributions in a fixed order, so the result does not depend on
+ * whether a worker exists. */
+void MP_SFX(fused_sweep_split)(const fused_split *sp, const real *M, int rows, int cols, const fused_ops *op);
+/* 1 when fused_sweep_split splits a matrix of this shape. */
+int MP_SFX(fused_is_split)(int rows, int cols);
+#define fused_split_init MP_SFX(fused_split_init)
+#define fused_split_free MP_SFX(fused_split_free)
+#define fused_sweep_split MP_SFX(fused_sweep_split)
+#define fused_is_split MP_SFX(fused_is_split)
 
 /* Adds a right product y += M x to op; a left product y += M^T x. */
 void MP_SFX(fused_right)(fused_ops *op, const real *x, real *y);

@@ -5,8 +5,9 @@
 
 #include "metaplast/util.h"
 
-void lowrank_init(lowrank *m, real *base, int rows, int cols, int cap) {
+void lowrank_init(lowrank *m, real *base, int rows, int cols, int cap, const fused_split *split) {
     m->base = base;
+    m->split = split;
     m->rows = rows, m->cols = cols;
     m->n = 0, m->cap = cap;
     m->U = mp_malloc((size_t)cap * (size_t)rows * sizeof(real));
@@ -16,10 +17,28 @@ void lowrank_init(lowrank *m, real *base, int rows, int cols, int cap) {
 
 void lowrank_free(lowrank *m) { free(m->U), free(m->V), free(m->coef); }
 
+/* base += U^T V on rows [first, first + count) */
+static void add_queue(const lowrank *m, int first, int count) {
+    cblas_xgemm(CblasRowMajor, CblasTrans, CblasNoTrans, count, m->cols, m->n, 1, m->U + first, m->rows, m->V,
+                m->cols, 1, m->base + (size_t)first * (size_t)m->cols, m->cols);
+}
+
+static void add_queue_part(void *arg, int part) {
+    const lowrank *m = arg;
+    int half = m->rows / 2;
+    if (part == 0)
+        add_queue(m, 0, half);
+    else
+        add_queue(m, half, m->rows - half);
+}
+
 void lowrank_flush(lowrank *m) {
-    if (m->n > 0)
-        cblas_xgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m->rows, m->cols, m->n, 1, m->U, m->rows, m->V,
-                    m->cols, 1, m->base, m->cols);
+    if (m->n > 0) {
+        if (m->split && fused_is_split(m->rows, m->cols))
+            mp_worker_split(m->split->worker, add_queue_part, m); /* rows are independent */
+        else
+            add_queue(m, 0, m->rows);
+    }
     m->n = 0;
 }
 
@@ -34,7 +53,7 @@ void lowrank_add(lowrank *m, real scale, const real *u, const real *v) {
 }
 
 void lowrank_products(lowrank *m, const fused_ops *op) {
-    fused_sweep(m->base, m->rows, m->cols, op);
+    fused_sweep_split(m->split, m->base, m->rows, m->cols, op);
     if (m->n == 0) return;
     /* M x = base x + U^T (V x) and M^T x = base^T x + V^T (U x), with U and V (n rows
      * each) swept like any matrix: three small sweeps instead of two BLAS calls per

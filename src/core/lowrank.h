@@ -14,9 +14,10 @@ typedef struct {
     real *U, *V;     /* queued terms: row p of U is u_p (rows), of V is v_p (cols) */
     int n, cap;
     real *coef;      /* scratch: cap values per product of a sweep */
+    const fused_split *split; /* how large bases are shared with the worker (NULL: not) */
 } lowrank;
 
-void MP_SFX(lowrank_init)(lowrank *m, real *base, int rows, int cols, int cap);
+void MP_SFX(lowrank_init)(lowrank *m, real *base, int rows, int cols, int cap, const fused_split *split);
 void MP_SFX(lowrank_free)(lowrank *m);
 /* Queues M += scale * u v^T (adding the queue to the base first when it is full). */
 void MP_SFX(lowrank_add)(lowrank *m, real scale, const real *u, const real *v);

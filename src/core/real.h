@@ -12,6 +12,7 @@ typedef double real;
 #define cblas_xgemm cblas_dgemm
 #define cblas_xdot cblas_ddot
 #define cblas_xaxpy cblas_daxpy
+#define cblas_xsyrk cblas_dsyrk
 #else
 typedef float real;
 #define MP_SFX(name) name##_f32
@@ -20,6 +21,7 @@ typedef float real;
 #define cblas_xgemm cblas_sgemm
 #define cblas_xdot cblas_sdot
 #define cblas_xaxpy cblas_saxpy
+#define cblas_xsyrk cblas_ssyrk
 #endif
 
 /* Hot kernels are compiled for AVX2+FMA as well as the baseline; the loader picks what
