@@ -1,5 +1,6 @@
 /* The core against GOLDEN.md: loss before/after adaptation, dL/dtheta and the adapted
- * weights' sums, for every fix/sym x rule combination, in double and in float. */
+ * weights' sums, for every fix/sym x rule combination, in double and in float, with
+ * the input layer in Gram mode or queued, with and without a worker thread. */
 #include "testutil.h"
 
 #include <math.h>
@@ -11,31 +12,48 @@
 
 static double rel(double a, double b) { return fabs(a - b) / fmax(fabs(b), 1e-300); }
 
-/* Tolerances of GOLDEN.md: double to 1e-9 (loss) and 1e-7 of the largest gradient
- * component; float to 1e-5 and 1e-2. */
-static void check_case(const golden_case *c, int use_float) {
-    golden_inputs g;
-    golden_inputs_make(&g, c->sym, c->vec, c->nvec, GOLDEN_T, GOLDEN_NQ);
-    size_t nw = mp_arch_weight_count(&g.arch);
-    mp_episode_out out0, out;
+/* How the episode object is made: as the trainer makes it, for more steps than Gram
+ * mode keeps (so W1 is held as a queued matrix even for the default rule), or with a
+ * worker thread for the input layer. */
+enum { AS_TRAINER, WITHOUT_GRAM, WITH_WORKER, VARIANTS };
+static const char *const variant_names[] = {"", " (W1 queued)", " (worker)"};
+
+static int run_case(const golden_inputs *g, int use_float, int variant, mp_episode_out *out0, mp_episode_out *out) {
+    size_t nw = mp_arch_weight_count(&g->arch);
+    int T_max = variant == WITHOUT_GRAM ? MP_GRAM_T_MAX + 1 : g->T, rc = 0;
+    mp_worker *worker = variant == WITH_WORKER ? mp_worker_start() : NULL;
+    assert_true(variant != WITH_WORKER || worker);
     if (use_float) {
-        float *W = to_float(g.W, nw), *B = to_float(g.B, nw);
-        float *xt = to_float(g.x_train, (size_t)g.T * 784), *xq = to_float(g.x_query, (size_t)g.NQ * 784);
-        mp_episode_f32 *ep = mp_episode_new_f32(&g.arch, g.T, g.NQ);
-        assert_int_equal(mp_episode_run_f32(ep, W, B, golden_theta, golden_lamb, xt, g.y_train, 0, xq, g.y_query,
-                                            g.NQ, 0, &out0), 0);
-        assert_int_equal(mp_episode_run_f32(ep, W, B, golden_theta, golden_lamb, xt, g.y_train, g.T, xq,
-                                            g.y_query, g.NQ, MP_EPISODE_GRAD, &out), 0);
+        float *W = to_float(g->W, nw), *B = to_float(g->B, nw);
+        float *xt = to_float(g->x_train, (size_t)g->T * 784), *xq = to_float(g->x_query, (size_t)g->NQ * 784);
+        mp_episode_f32 *ep = mp_episode_new_f32(&g->arch, T_max, g->NQ);
+        mp_episode_set_worker_f32(ep, worker);
+        rc |= mp_episode_run_f32(ep, W, B, golden_theta, golden_lamb, xt, g->y_train, 0, xq, g->y_query, g->NQ, 0,
+                                 out0);
+        rc |= mp_episode_run_f32(ep, W, B, golden_theta, golden_lamb, xt, g->y_train, g->T, xq, g->y_query, g->NQ,
+                                 MP_EPISODE_GRAD | MP_EPISODE_STATS, out);
         mp_episode_free_f32(ep);
         free(W), free(B), free(xt), free(xq);
     } else {
-        mp_episode_f64 *ep = mp_episode_new_f64(&g.arch, g.T, g.NQ);
-        assert_int_equal(mp_episode_run_f64(ep, g.W, g.B, golden_theta, golden_lamb, g.x_train, g.y_train, 0,
-                                            g.x_query, g.y_query, g.NQ, 0, &out0), 0);
-        assert_int_equal(mp_episode_run_f64(ep, g.W, g.B, golden_theta, golden_lamb, g.x_train, g.y_train, g.T,
-                                            g.x_query, g.y_query, g.NQ, MP_EPISODE_GRAD, &out), 0);
+        mp_episode_f64 *ep = mp_episode_new_f64(&g->arch, T_max, g->NQ);
+        mp_episode_set_worker_f64(ep, worker);
+        rc |= mp_episode_run_f64(ep, g->W, g->B, golden_theta, golden_lamb, g->x_train, g->y_train, 0, g->x_query,
+                                 g->y_query, g->NQ, 0, out0);
+        rc |= mp_episode_run_f64(ep, g->W, g->B, golden_theta, golden_lamb, g->x_train, g->y_train, g->T,
+                                 g->x_query, g->y_query, g->NQ, MP_EPISODE_GRAD | MP_EPISODE_STATS, out);
         mp_episode_free_f64(ep);
     }
+    mp_worker_stop(worker);
+    return rc;
+}
+
+/* Tolerances of GOLDEN.md: double to 1e-9 (loss) and 1e-7 of the largest gradient
+ * component; float to 1e-5 and 1e-2. */
+static void check_case(const golden_case *c, int use_float, int variant) {
+    golden_inputs g;
+    golden_inputs_make(&g, c->sym, c->vec, c->nvec, GOLDEN_T, GOLDEN_NQ);
+    mp_episode_out out0, out;
+    assert_int_equal(run_case(&g, use_float, variant, &out0, &out), 0);
     double gmax = 0, gerr = 0, serr = 0;
     for (int k = 0; k < 5; k++) {
         gmax = fmax(gmax, fabs(c->grad[k]));
@@ -44,24 +62,33 @@ static void check_case(const golden_case *c, int use_float) {
     gerr /= gmax;
     for (int l = 0; l < 5; l++) serr = fmax(serr, fabs(out.sum_W[l] - c->sum_W[l]) / fmax(1.0, fabs(c->sum_W[l])));
     double tol_loss = use_float ? 1e-5 : 1e-9, tol_grad = use_float ? 1e-2 : 1e-7, tol_sum = use_float ? 1e-3 : 1e-9;
-    printf("%s %s vec=[%d%s%d]: loss_initial rel %.2e, loss rel %.2e, grad %.2e of max, sum_W %.2e\n",
+    printf("%s %s vec=[%d%s%d]%s: loss_initial rel %.2e, loss rel %.2e, grad %.2e of max, sum_W %.2e\n",
            use_float ? "f32" : "f64", c->sym ? "sym" : "fix", c->nvec > 0 ? c->vec[0] : 0, c->nvec > 1 ? " " : "",
-           c->nvec > 1 ? c->vec[1] : 0, rel(out0.loss, c->loss_initial), rel(out.loss, c->loss), gerr, serr);
+           c->nvec > 1 ? c->vec[1] : 0, variant_names[variant], rel(out0.loss, c->loss_initial),
+           rel(out.loss, c->loss), gerr, serr);
     assert_true(rel(out0.loss, c->loss_initial) < tol_loss);
     assert_true(rel(out.loss, c->loss) < tol_loss);
     assert_true(gerr < tol_grad);
     assert_true(serr < tol_sum);
+    if (variant == WITH_WORKER) { /* the worker changes no number at all */
+        mp_episode_out alone0, alone;
+        assert_int_equal(run_case(&g, use_float, AS_TRAINER, &alone0, &alone), 0);
+        assert_memory_equal(&out0, &alone0, sizeof out0);
+        assert_memory_equal(&out, &alone, sizeof out);
+    }
     golden_inputs_free(&g);
 }
 
 static void test_golden_f64(void **state) {
     (void)state;
-    for (size_t i = 0; i < sizeof golden_cases / sizeof golden_cases[0]; i++) check_case(&golden_cases[i], 0);
+    for (int v = 0; v < VARIANTS; v++)
+        for (size_t i = 0; i < sizeof golden_cases / sizeof golden_cases[0]; i++) check_case(&golden_cases[i], 0, v);
 }
 
 static void test_golden_f32(void **state) {
     (void)state;
-    for (size_t i = 0; i < sizeof golden_cases / sizeof golden_cases[0]; i++) check_case(&golden_cases[i], 1);
+    for (int v = 0; v < VARIANTS; v++)
+        for (size_t i = 0; i < sizeof golden_cases / sizeof golden_cases[0]; i++) check_case(&golden_cases[i], 1, v);
 }
 
 int main(void) {

@@ -15,6 +15,12 @@
 #define MP_SOFTPLUS_BETA 10.0
 #define MP_SOFTPLUS_THRESHOLD 20.0 /* softplus is z itself where beta*z > 20, as torch */
 
+/* When every term's right factor at the input layer is the input (the default rule),
+ * an episode object made for at most this many steps keeps the inputs' T x T Gram
+ * matrix (16 MB in float at the limit) and never sweeps W1; beyond it, W1 is held like
+ * the other layers. Both give the same numbers up to rounding. */
+#define MP_GRAM_T_MAX 2048
+
 /* Shape of the network and of its rule: precision independent. */
 typedef struct {
     int n[MP_LAYERS + 1]; /* widths n0..n5; W_l is n[l] x n[l-1], row-major, row = output unit */

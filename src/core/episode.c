@@ -32,8 +32,6 @@
  * dearer; on small matrices the latter weighs more (measured: 16 beats 32 below the
  * input layer's size, 32 beats 16 and 64 there). */
 static int queue_capacity(int rows, int cols) { return (long)rows * cols >= FUSED_SPLIT_MIN ? 32 : 16; }
-/* Gram mode keeps a T x T matrix: up to this T (16 MB in float) */
-#define GRAM_T_MAX 2048
 
 #define L MP_LAYERS
 
@@ -105,7 +103,7 @@ episode *MP_SFX(mp_episode_new)(const mp_arch *arch, int T_max, int NQ_max) {
 
     ep->e_lo = mp_arch_uses_right(arch, MP_RIGHT_E_IN) ? 0 : 1;
     ep->need_v = mp_arch_uses_right(arch, MP_RIGHT_OJA_RESIDUAL);
-    ep->gram = T_max <= GRAM_T_MAX;
+    ep->gram = T_max <= MP_GRAM_T_MAX;
     for (int k = 0; k < MP_RULE_COUNT; k++)
         if (term_on(ep, k) && mp_rule_pool[k].right != MP_RIGHT_Y_IN) ep->gram = 0;
     if (ep->gram) {
