@@ -13,7 +13,7 @@ static const int golden_widths[MP_LAYERS + 1] = {784, 170, 130, 100, 70, 47};
 typedef struct {
     mp_arch arch;
     double *W, *B, *x_train, *x_query;
-    int y_train[64], y_query[64];
+    int y_train[128], y_query[128];
     int T, NQ;
 } golden_inputs;
 

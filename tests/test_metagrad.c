@@ -80,6 +80,15 @@ static void test_real_network(void **state) {
     check_all(golden_widths, 6, 5, theta, MP_GRADCHECK_TOLERANCE);
 }
 
+/* An episode long enough to cross the blocks of Gram mode's sums (32 steps, the last
+ * block partial) and many flushes of the queued matrices (16 or 32 terms). */
+static void test_long_episode(void **state) {
+    (void)state;
+    static const int n[6] = {12, 9, 8, 7, 6, 5};
+    static const double theta[5] = {0.02, 0.01, 0.01, 0, 0};
+    check_all(n, 100, 6, theta, MP_GRADCHECK_TOLERANCE);
+}
+
 /* A theta that is in use but 0 (as theta1, theta2 at the start of training) still gets
  * its gradient, and with lamb the L1 term's derivative there is 0. */
 static void test_zero_theta_in_use(void **state) {
@@ -101,6 +110,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_small_network),
         cmocka_unit_test(test_real_network),
+        cmocka_unit_test(test_long_episode),
         cmocka_unit_test(test_zero_theta_in_use),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

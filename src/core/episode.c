@@ -305,22 +305,42 @@ static void gram_update_vector(episode *ep, int t) {
             cblas_xaxpy(n1, (real)(mp_rule_pool[k].sign * ep->theta[k]), left_factor(&s, mp_rule_pool[k].left), 1, d, 1);
 }
 
+/* The sums over earlier (forward) or later (reverse) steps come in blocks of steps: at a
+ * block's first step, one matrix product adds every step outside the block to the base
+ * products of all the block's steps; each step then sums only over its own block. This
+ * reads the stored vectors once per block instead of once per step. */
+enum { GRAM_BLOCK = 32 };
+
 /* z = W1_t x_t = W1_0 x_t + sum_{s<t} d_s (x_s . x_t) */
 static void gram_forward_product(const episode *ep, int t, real *z) {
-    const int n1 = ep->arch.n[1];
-    memcpy(z, ep->gram_base + (size_t)t * (size_t)n1, (size_t)n1 * sizeof(real));
-    if (t > 0)
-        cblas_xgemv(CblasRowMajor, CblasTrans, t, n1, 1, ep->gram_d, n1, ep->gram_xx + (size_t)t * (size_t)ep->T, 1, 1,
-                    z, 1);
+    const int n1 = ep->arch.n[1], T = ep->T, t0 = t / GRAM_BLOCK * GRAM_BLOCK;
+    const real *xx = ep->gram_xx;
+    real *base = ep->gram_base;
+    if (t == t0 && t0 > 0) {
+        int rows = T - t0 < GRAM_BLOCK ? T - t0 : GRAM_BLOCK;
+        cblas_xgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, n1, t0, 1, xx + (size_t)t0 * T, T, ep->gram_d,
+                    n1, 1, base + (size_t)t0 * n1, n1);
+    }
+    memcpy(z, base + (size_t)t * n1, (size_t)n1 * sizeof(real));
+    if (t > t0)
+        cblas_xgemv(CblasRowMajor, CblasTrans, t - t0, n1, 1, ep->gram_d + (size_t)t0 * n1, n1,
+                    xx + (size_t)t * T + t0, 1, 1, z, 1);
 }
 
 /* q = dL/dW1_{t+1} x_t = dL/dW1_T x_t + sum_{s>t} zbar1_s (x_s . x_t) */
 static void gram_reverse_product(const episode *ep, int t, real *q) {
-    const int n1 = ep->arch.n[1], later = ep->T - 1 - t;
-    memcpy(q, ep->gram_base + (size_t)t * (size_t)n1, (size_t)n1 * sizeof(real));
+    const int n1 = ep->arch.n[1], T = ep->T, t0 = t / GRAM_BLOCK * GRAM_BLOCK;
+    const int t_end = T - t0 < GRAM_BLOCK ? T : t0 + GRAM_BLOCK, later = t_end - 1 - t;
+    const real *xx = ep->gram_xx;
+    real *base = ep->gram_base;
+    if (t == t_end - 1 && t_end < T)
+        cblas_xgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, t_end - t0, n1, T - t_end, 1,
+                    xx + (size_t)t0 * T + t_end, T, ep->gram_zbar + (size_t)t_end * n1, n1, 1,
+                    base + (size_t)t0 * n1, n1);
+    memcpy(q, base + (size_t)t * n1, (size_t)n1 * sizeof(real));
     if (later > 0)
-        cblas_xgemv(CblasRowMajor, CblasTrans, later, n1, 1, ep->gram_zbar + (size_t)(t + 1) * (size_t)n1, n1,
-                    ep->gram_xx + (size_t)t * (size_t)ep->T + (size_t)t + 1, 1, 1, q, 1);
+        cblas_xgemv(CblasRowMajor, CblasTrans, later, n1, 1, ep->gram_zbar + (size_t)(t + 1) * n1, n1,
+                    xx + (size_t)t * T + t + 1, 1, 1, q, 1);
 }
 
 /* Before the steps: X X^T (both triangles) and W1_0 x_t for every step. */
