@@ -93,7 +93,7 @@ int mp_checkpoint_decode(const uint8_t *bytes, size_t n, const char *name, mp_ch
     return 0;
 }
 
-int mp_checkpoint_save(const char *run_dir, const mp_checkpoint *ck, mp_err *err) {
+int mp_checkpoint_save(const char *run_dir, const mp_checkpoint *ck, int durable, mp_err *err) {
     char path[4200], tmp[4300];
     snprintf(path, sizeof path, "%s/%s", run_dir, MP_CHECKPOINT_FILE);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -102,7 +102,7 @@ int mp_checkpoint_save(const char *run_dir, const mp_checkpoint *ck, mp_err *err
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return mp_errf(err, "%s: cannot create: %s", tmp, strerror(errno));
     ssize_t w = write(fd, buf, n);
-    if (w != (ssize_t)n || fsync(fd) != 0) {
+    if (w != (ssize_t)n || (durable && fsync(fd) != 0)) {
         int e = w < 0 || w == (ssize_t)n ? errno : ENOSPC;
         close(fd);
         unlink(tmp);
@@ -113,7 +113,7 @@ int mp_checkpoint_save(const char *run_dir, const mp_checkpoint *ck, mp_err *err
         unlink(tmp);
         return mp_errf(err, "%s: cannot save the checkpoint: %s", path, strerror(e));
     }
-    int dfd = open(run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int dfd = durable ? open(run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
     if (dfd >= 0) { /* make the rename itself durable */
         fsync(dfd);
         close(dfd);

@@ -200,11 +200,16 @@ void mp_trainer_load_state(mp_trainer *tr, const mp_checkpoint *ck) {
     tr->rng = ck->rng;
 }
 
+/* A machine crash loses at most this much training since the last fsync'd checkpoint
+ * (a killed process loses nothing: every episode's checkpoint is atomic). */
+#define CHECKPOINT_SYNC_SECONDS 5.0
+
 /* The episode loop; history holds *n records (those of a resumed run first). */
 static int train_loop(mp_trainer *tr, mp_runlog *log, const char *run_dir, mp_record **history, long *cap, long *n,
                       FILE *out) {
     const mp_config *cfg = tr->cfg;
     mp_err err;
+    double last_sync = now_seconds();
     while (tr->episode < cfg->episodes) {
         if (*n == *cap) {
             *cap *= 2;
@@ -222,10 +227,15 @@ static int train_loop(mp_trainer *tr, mp_runlog *log, const char *run_dir, mp_re
         mp_trainer_save_state(tr, &ck);
         /* the log first, then the checkpoint: a kill in between leaves a row that
          * --resume cuts off and recomputes */
-        if (mp_runlog_append(log, rec, &err) != 0 || (!diverged && mp_checkpoint_save(run_dir, &ck, &err) != 0)) {
+        /* durable every CHECKPOINT_SYNC_SECONDS and at the end; atomic always */
+        double t = now_seconds();
+        int durable = t - last_sync >= CHECKPOINT_SYNC_SECONDS || tr->episode == cfg->episodes || stop_signal;
+        if (mp_runlog_append(log, rec, &err) != 0 ||
+            (!diverged && mp_checkpoint_save(run_dir, &ck, durable, &err) != 0)) {
             fprintf(stderr, "metaplast: %s\n", err.msg);
             return MP_EXIT_RUNTIME;
         }
+        if (durable) last_sync = t;
         (*n)++;
         mp_format_console_line(rec, line, sizeof line);
         fprintf(out, "%s\n", line);

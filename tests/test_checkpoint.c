@@ -103,7 +103,7 @@ static void test_layout_and_round_trip(void **state) {
     char *dir = tu_mkdtemp(), path[4200];
     assert_non_null(dir);
     ck = sample(42);
-    assert_int_equal(mp_checkpoint_save(dir, &ck, &err), 0);
+    assert_int_equal(mp_checkpoint_save(dir, &ck, 1, &err), 0);
     assert_int_equal(mp_checkpoint_load(dir, &back, &err), 0);
     assert_same(&ck, &back);
     snprintf(path, sizeof path, "%s/%s", dir, MP_CHECKPOINT_FILE);
@@ -114,7 +114,7 @@ static void test_layout_and_round_trip(void **state) {
     assert_false(tu_exists(path));
     /* saving again replaces it */
     ck = sample(43);
-    assert_int_equal(mp_checkpoint_save(dir, &ck, &err), 0);
+    assert_int_equal(mp_checkpoint_save(dir, &ck, 1, &err), 0);
     assert_int_equal(mp_checkpoint_load(dir, &back, &err), 0);
     assert_same(&ck, &back);
     tu_rmtree(dir);
@@ -244,7 +244,7 @@ static void test_leftover_tmp(void **state) {
     snprintf(tmp, sizeof tmp, "%s/%s.tmp", dir, MP_CHECKPOINT_FILE);
     mp_checkpoint old = sample(8), next = sample(9), back;
     mp_err err;
-    assert_int_equal(mp_checkpoint_save(dir, &old, &err), 0);
+    assert_int_equal(mp_checkpoint_save(dir, &old, 0, &err), 0);
 
     /* a torn temporary file (half of a newer checkpoint, then garbage) */
     uint8_t buf[MP_CHECKPOINT_SIZE * 2];
@@ -255,7 +255,7 @@ static void test_leftover_tmp(void **state) {
     assert_same(&old, &back);
     /* a longer one: O_TRUNC, so no stale tail survives the next save */
     assert_int_equal(tu_write_file(tmp, buf, sizeof buf), 0);
-    assert_int_equal(mp_checkpoint_save(dir, &next, &err), 0);
+    assert_int_equal(mp_checkpoint_save(dir, &next, 1, &err), 0);
     assert_false(tu_exists(tmp));
     assert_int_equal(mp_checkpoint_load(dir, &back, &err), 0);
     assert_same(&next, &back);
@@ -267,7 +267,7 @@ static void expect_save_error(const char *dir, const char *expect_path, const ch
     mp_checkpoint ck = sample(1);
     mp_err err;
     err.msg[0] = '\0';
-    assert_int_equal(mp_checkpoint_save(dir, &ck, &err), -1);
+    assert_int_equal(mp_checkpoint_save(dir, &ck, 1, &err), -1);
     printf("  save into %s -> %s\n", dir, err.msg);
     if (!strstr(err.msg, expect_path) || !strstr(err.msg, expect_error))
         fail_msg("message '%s' should name %s and say '%s'", err.msg, expect_path, expect_error);
@@ -295,7 +295,7 @@ static void test_save_errors(void **state) {
     snprintf(dir, sizeof dir, "%s/run", base);
     assert_int_equal(mkdir(dir, 0755), 0);
     mp_checkpoint old = sample(4), back;
-    assert_int_equal(mp_checkpoint_save(dir, &old, &err), 0);
+    assert_int_equal(mp_checkpoint_save(dir, &old, 0, &err), 0);
     snprintf(tmp, sizeof tmp, "%s/%s.tmp", dir, MP_CHECKPOINT_FILE);
     snprintf(path, sizeof path, "%s/%s", dir, MP_CHECKPOINT_FILE);
     uint8_t before[512], after[512];
