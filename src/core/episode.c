@@ -343,15 +343,22 @@ static void gram_reverse_product(const episode *ep, int t, real *q) {
                     xx + (size_t)t * T + t + 1, 1, 1, q, 1);
 }
 
-/* Before the steps: X X^T (both triangles) and W1_0 x_t for every step. */
-static void gram_start(episode *ep) {
+/* Before the steps: X X^T (both triangles) and W1_0 x_t for every step, two matrix
+ * products independent of each other (with a worker thread, one each). */
+static void gram_start_part(void *arg, int part) {
+    episode *ep = arg;
     const int T = ep->T, n0 = ep->arch.n[0], n1 = ep->arch.n[1];
+    if (part == 0) {
+        cblas_xgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, n1, n0, 1, ep->x_step, n0, ep->W + ep->woff[1], n0,
+                    0, ep->gram_base, n1);
+        return;
+    }
     cblas_xsyrk(CblasRowMajor, CblasLower, CblasNoTrans, T, n0, 1, ep->x_step, n0, 0, ep->gram_xx, T);
     for (int i = 0; i < T; i++)
         for (int j = i + 1; j < T; j++) ep->gram_xx[(size_t)i * T + j] = ep->gram_xx[(size_t)j * T + i];
-    cblas_xgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, n1, n0, 1, ep->x_step, n0, ep->W + ep->woff[1], n0, 0,
-                ep->gram_base, n1);
 }
+
+static void gram_start(episode *ep) { mp_worker_split(ep->split.worker, gram_start_part, ep); }
 
 /* After the steps: W1_T = W1_0 + sum_t d_t x_t^T, dense, for the query. */
 static void gram_finish(episode *ep) {
