@@ -25,6 +25,28 @@ mp_arch mp_config_arch(const mp_config *cfg, const mp_dataset *ds) {
     return a;
 }
 
+void mp_trainer_initial_state(const mp_config *cfg, mp_checkpoint *ck) {
+    memset(ck, 0, sizeof *ck);
+    ck->theta[0] = cfg->a;
+    mp_rng_seed(&ck->rng, (uint64_t)cfg->seed);
+}
+
+static void draw_init(mp_draw *d, const mp_trainer *tr) {
+    size_t nw = mp_arch_weight_count(&tr->arch), n0 = (size_t)tr->arch.n[0];
+    mp_task_init(&d->task, tr->cfg->M, tr->cfg->K, tr->cfg->Q);
+    d->W0 = mp_malloc(nw * sizeof(float));
+    d->B0 = tr->arch.sym ? NULL : mp_malloc(nw * sizeof(float));
+    d->x_train = mp_malloc((size_t)tr->T * n0 * sizeof(float));
+    d->x_query = mp_malloc((size_t)tr->NQ * n0 * sizeof(float));
+    d->y_train = mp_malloc((size_t)tr->T * sizeof(int));
+    d->y_query = mp_malloc((size_t)tr->NQ * sizeof(int));
+}
+
+static void draw_free(mp_draw *d) {
+    mp_task_free(&d->task);
+    free(d->W0), free(d->B0), free(d->x_train), free(d->x_query), free(d->y_train), free(d->y_query);
+}
+
 void mp_trainer_init(mp_trainer *tr, const mp_config *cfg, const mp_dataset *ds) {
     memset(tr, 0, sizeof *tr);
     tr->cfg = cfg;
@@ -32,34 +54,22 @@ void mp_trainer_init(mp_trainer *tr, const mp_config *cfg, const mp_dataset *ds)
     tr->arch = mp_config_arch(cfg, ds);
     tr->T = cfg->M * cfg->K;
     tr->NQ = cfg->M * cfg->Q;
-    mp_task_init(&tr->task, cfg->M, cfg->K, cfg->Q);
+    for (int i = 0; i < 2; i++) draw_init(&tr->draw[i], tr);
     tr->ep = mp_episode_new_f32(&tr->arch, tr->T, tr->NQ);
     if (cfg->threads >= 2 && mp_worker_cpus() >= 2) tr->worker = mp_worker_start();
-    mp_episode_set_worker_f32(tr->ep, tr->worker);
-    size_t nw = mp_arch_weight_count(&tr->arch), n0 = (size_t)tr->arch.n[0];
-    tr->W0 = mp_malloc(nw * sizeof(float));
-    tr->B0 = cfg->fbk_sym ? NULL : mp_malloc(nw * sizeof(float));
-    tr->x_train = mp_malloc((size_t)tr->T * n0 * sizeof(float));
-    tr->x_query = mp_malloc((size_t)tr->NQ * n0 * sizeof(float));
-    tr->y_train = mp_malloc((size_t)tr->T * sizeof(int));
-    tr->y_query = mp_malloc((size_t)tr->NQ * sizeof(int));
+    /* an episode in Gram mode has next to nothing to share: the worker draws ahead */
+    tr->draw_ahead = tr->worker && mp_episode_gram_mode_f32(tr->ep);
+    mp_episode_set_worker_f32(tr->ep, tr->draw_ahead ? NULL : tr->worker);
     mp_adam_init(&tr->adam, cfg->lr_meta);
     mp_checkpoint start;
     mp_trainer_initial_state(cfg, &start);
     mp_trainer_load_state(tr, &start);
 }
 
-void mp_trainer_initial_state(const mp_config *cfg, mp_checkpoint *ck) {
-    memset(ck, 0, sizeof *ck);
-    ck->theta[0] = cfg->a;
-    mp_rng_seed(&ck->rng, (uint64_t)cfg->seed);
-}
-
 void mp_trainer_free(mp_trainer *tr) {
+    mp_worker_stop(tr->worker); /* after its last job: a draw ahead may still run */
     mp_episode_free_f32(tr->ep);
-    mp_worker_stop(tr->worker);
-    mp_task_free(&tr->task);
-    free(tr->W0), free(tr->B0), free(tr->x_train), free(tr->x_query), free(tr->y_train), free(tr->y_query);
+    for (int i = 0; i < 2; i++) draw_free(&tr->draw[i]);
 }
 
 /* Xavier/Glorot uniform: each entry uniform(-r, r), r = sqrt(6 / (n_in + n_out)). */
@@ -79,12 +89,20 @@ static void load_images(const mp_dataset *ds, const int *index, int count, float
     }
 }
 
-void mp_trainer_draw(mp_trainer *tr) {
-    mp_task_draw(&tr->task, tr->ds, &tr->rng);
-    xavier_uniform(&tr->rng, &tr->arch, tr->W0);
-    if (tr->B0) xavier_uniform(&tr->rng, &tr->arch, tr->B0);
-    load_images(tr->ds, tr->task.train, tr->T, tr->x_train, tr->y_train);
-    load_images(tr->ds, tr->task.query, tr->NQ, tr->x_query, tr->y_query);
+static void draw_into(const mp_trainer *tr, mp_draw *d, mp_rng *rng) {
+    mp_task_draw(&d->task, tr->ds, rng);
+    xavier_uniform(rng, &tr->arch, d->W0);
+    if (d->B0) xavier_uniform(rng, &tr->arch, d->B0);
+    load_images(tr->ds, d->task.train, tr->T, d->x_train, d->y_train);
+    load_images(tr->ds, d->task.query, tr->NQ, d->x_query, d->y_query);
+}
+
+void mp_trainer_draw(mp_trainer *tr) { draw_into(tr, &tr->draw[tr->cur], &tr->rng); }
+
+/* The worker's job: the next draw, with the generator's copy. */
+static void draw_next_part(void *arg, int part) {
+    mp_trainer *tr = arg;
+    if (part == 1) draw_into(tr, &tr->draw[tr->cur ^ 1], &tr->rng_next);
 }
 
 static double now_seconds(void) {
@@ -95,10 +113,23 @@ static double now_seconds(void) {
 
 int mp_trainer_episode(mp_trainer *tr, mp_record *rec, char *why, size_t why_cap) {
     double start = now_seconds();
-    mp_trainer_draw(tr);
+    if (tr->next_drawn) {
+        mp_worker_wait(tr->worker);
+        tr->cur ^= 1;
+        tr->rng = tr->rng_next;
+        tr->next_drawn = 0;
+    } else {
+        mp_trainer_draw(tr);
+    }
+    if (tr->draw_ahead && tr->episode + 1 < tr->cfg->episodes) {
+        tr->rng_next = tr->rng;
+        mp_worker_submit(tr->worker, draw_next_part, tr);
+        tr->next_drawn = 1;
+    }
+    const mp_draw *d = &tr->draw[tr->cur];
     mp_episode_out out;
-    int rc = mp_episode_run_f32(tr->ep, tr->W0, tr->B0, tr->theta, tr->cfg->lamb, tr->x_train, tr->y_train, tr->T,
-                                tr->x_query, tr->y_query, tr->NQ, MP_EPISODE_GRAD | MP_EPISODE_STATS, &out);
+    int rc = mp_episode_run_f32(tr->ep, d->W0, d->B0, tr->theta, tr->cfg->lamb, d->x_train, d->y_train, tr->T,
+                                d->x_query, d->y_query, tr->NQ, MP_EPISODE_GRAD | MP_EPISODE_STATS, &out);
     memset(rec, 0, sizeof *rec);
     rec->episode = tr->episode + 1;
     rec->loss = out.loss;
@@ -134,12 +165,13 @@ int mp_gradcheck_main(const mp_config *cfg, const mp_dataset *ds, FILE *out) {
     mp_trainer_init(&tr, cfg, ds);
     mp_trainer_draw(&tr);
     size_t nw = mp_arch_weight_count(&tr.arch), n0 = (size_t)tr.arch.n[0];
-    double *W = widen(tr.W0, nw), *B = tr.B0 ? widen(tr.B0, nw) : NULL;
-    double *xt = widen(tr.x_train, (size_t)tr.T * n0), *xq = widen(tr.x_query, (size_t)tr.NQ * n0);
+    const mp_draw *d = &tr.draw[tr.cur];
+    double *W = widen(d->W0, nw), *B = d->B0 ? widen(d->B0, nw) : NULL;
+    double *xt = widen(d->x_train, (size_t)tr.T * n0), *xq = widen(d->x_query, (size_t)tr.NQ * n0);
     /* theta as training starts: (a, 0, 0, 0, 0) */
     mp_gradcheck_row rows[MP_THETAS];
     double worst;
-    int nrows = mp_gradcheck(&tr.arch, W, B, tr.theta, cfg->lamb, xt, tr.y_train, tr.T, xq, tr.y_query, tr.NQ, rows,
+    int nrows = mp_gradcheck(&tr.arch, W, B, tr.theta, cfg->lamb, xt, d->y_train, tr.T, xq, d->y_query, tr.NQ, rows,
                              &worst);
     int status = 1;
     if (nrows < 0) {
@@ -192,6 +224,10 @@ void mp_trainer_save_state(const mp_trainer *tr, mp_checkpoint *ck) {
 }
 
 void mp_trainer_load_state(mp_trainer *tr, const mp_checkpoint *ck) {
+    if (tr->next_drawn) { /* drawn with the generator being replaced: forget it */
+        mp_worker_wait(tr->worker);
+        tr->next_drawn = 0;
+    }
     tr->episode = ck->episode;
     memcpy(tr->theta, ck->theta, sizeof tr->theta);
     memcpy(tr->adam.m, ck->adam_m, sizeof tr->adam.m);

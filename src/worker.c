@@ -85,23 +85,38 @@ void mp_worker_stop(mp_worker *w) {
     free(w);
 }
 
+void mp_worker_wait(mp_worker *w) {
+    if (!w) return;
+    unsigned n = atomic_load(&w->posted);
+    for (int spin = 0; atomic_load(&w->finished) != n; spin++) {
+        if (spin < SPIN_BEFORE_YIELD)
+            cpu_relax();
+        else
+            sched_yield(); /* the worker lost its core, or has a long job: let it have ours */
+    }
+}
+
+void mp_worker_submit(mp_worker *w, mp_job job, void *arg) {
+    if (!w) {
+        job(arg, 1);
+        return;
+    }
+    mp_worker_wait(w); /* one job at a time */
+    w->job = job;
+    w->arg = arg;
+    atomic_fetch_add(&w->posted, 1);
+    wake_worker(w);
+}
+
 void mp_worker_split(mp_worker *w, mp_job job, void *arg) {
     if (!w) {
         job(arg, 0);
         job(arg, 1);
         return;
     }
-    w->job = job;
-    w->arg = arg;
-    unsigned n = atomic_fetch_add(&w->posted, 1) + 1;
-    wake_worker(w);
+    mp_worker_submit(w, job, arg);
     job(arg, 0);
-    for (int spin = 0; atomic_load(&w->finished) != n; spin++) {
-        if (spin < SPIN_BEFORE_YIELD)
-            cpu_relax();
-        else
-            sched_yield(); /* the worker lost its core: let it have ours */
-    }
+    mp_worker_wait(w);
 }
 
 int mp_worker_cpus(void) {

@@ -329,6 +329,26 @@ static void test_seed_reproducible(void **state) {
     run_result_free(&r1), run_result_free(&r2), run_result_free(&r3);
 }
 
+/* --threads changes no number: with 2 threads the worker draws the next episode ahead
+ * (default rule) or takes half of the input layer's products (--vec 1 2). */
+static void test_threads_same_numbers(void **state) {
+    (void)state;
+    char res[4300];
+    snprintf(res, sizeof res, "%s/res_threads", tmp);
+    for (int vec = 0; vec < 2; vec++) {
+        run_result r[2];
+        for (int i = 0; i < 2; i++) {
+            const char *args[] = {RES_ARGS(res), "--episodes", "4", "--K", "4", "--Q", "2", "--M", "3", "--seed", "5",
+                                  "--threads", i ? "2" : "1", vec ? "--vec" : NULL, "1", "2", NULL};
+            run_binary(args, &r[i], NULL);
+            assert_exit_ok(&r[i]);
+        }
+        assert_int_equal(ru_assert_same_metrics(r[0].run_dir, r[1].run_dir, -1, "--threads 1 vs 2"), 5);
+        printf("  %s: --threads 1 and 2 give the same 4 rows\n", vec ? "--vec 1 2" : "default rule");
+        run_result_free(&r[0]), run_result_free(&r[1]);
+    }
+}
+
 /* ---- stopping a run -------------------------------------------------------------- */
 
 /* Starts a long run in the background, waits for its run directory and for at least
@@ -517,6 +537,7 @@ int main(void) {
         cmocka_unit_test_teardown(test_short_run, teardown_child),
         cmocka_unit_test_teardown(test_short_run_sym_vec, teardown_child),
         cmocka_unit_test_teardown(test_seed_reproducible, teardown_child),
+        cmocka_unit_test_teardown(test_threads_same_numbers, teardown_child),
         cmocka_unit_test_teardown(test_sigkill_leaves_whole_rows, teardown_child),
         cmocka_unit_test_teardown(test_sigterm_stops_cleanly, teardown_child),
         cmocka_unit_test_teardown(test_sigint_stops_cleanly, teardown_child),

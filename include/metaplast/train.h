@@ -13,6 +13,14 @@
 #include "metaplast/rng.h"
 #include "metaplast/task.h"
 
+/* One episode's draw: its task, initial weights W0 and feedback B0 (NULL in sym mode),
+ * and the task's images and labels. */
+typedef struct {
+    mp_task task;
+    float *W0, *B0, *x_train, *x_query;
+    int *y_train, *y_query;
+} mp_draw;
+
 /* Everything an episode needs; theta, adam, rng and episode are the state that carries
  * from one episode to the next (what a checkpoint saves). */
 typedef struct {
@@ -20,12 +28,16 @@ typedef struct {
     const mp_dataset *ds;
     mp_arch arch;
     int T, NQ;
-    mp_rng rng;
-    mp_task task;
+    mp_rng rng;        /* as after the current draw's last random number */
+    mp_draw draw[2];   /* the current draw (draw[cur]) and the next one, drawn ahead */
+    int cur;
+    /* With a worker and an episode that does not use it (Gram mode), the worker draws
+     * episode k+1 with a copy of the generator while episode k runs; the copy becomes
+     * the generator when episode k+1 starts, so the numbers are the same either way. */
+    int draw_ahead, next_drawn;
+    mp_rng rng_next;
     mp_episode_f32 *ep;
     mp_worker *worker; /* --threads 2 on a machine with 2 CPUs, else NULL */
-    float *W0, *B0, *x_train, *x_query;
-    int *y_train, *y_query;
     double theta[MP_THETAS];
     mp_adam adam;
     long episode; /* episodes finished */
@@ -34,7 +46,7 @@ typedef struct {
 void mp_trainer_init(mp_trainer *tr, const mp_config *cfg, const mp_dataset *ds);
 void mp_trainer_free(mp_trainer *tr);
 /* Draws the next episode's task, initial weights and feedback (in this order) from the
- * trainer's generator and fills the episode's inputs. */
+ * trainer's generator into draw[cur]. */
 void mp_trainer_draw(mp_trainer *tr);
 /* One whole episode: draw, adapt, meta-gradient, statistics, Adam step. Fills rec.
  * Returns 0, or -1 when something diverged, with what in why. */

@@ -16,5 +16,10 @@ void mp_worker_stop(mp_worker *w);
 /* Runs job(arg, 1) on the worker and job(arg, 0) here; returns when both are done.
  * With w NULL: job(arg, 0), then job(arg, 1). */
 void mp_worker_split(mp_worker *w, mp_job job, void *arg);
+/* Starts job(arg, 1) on the worker and returns (w NULL: runs it here, now). A job still
+ * running is waited for first. */
+void mp_worker_submit(mp_worker *w, mp_job job, void *arg);
+/* Returns when the worker's jobs are done. */
+void mp_worker_wait(mp_worker *w);
 
 #endif

@@ -177,6 +177,8 @@ void MP_SFX(mp_episode_free)(episode *ep) {
 
 void MP_SFX(mp_episode_set_worker)(episode *ep, mp_worker *worker) { ep->split.worker = worker; }
 
+int MP_SFX(mp_episode_gram_mode)(const episode *ep) { return ep->gram; }
+
 const real *MP_SFX(mp_episode_weights)(const episode *ep) { return ep->W; }
 
 void MP_SFX(mp_episode_feedback_steps)(episode *ep, real *B_steps, int record) {
