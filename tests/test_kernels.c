@@ -73,39 +73,6 @@ static void test_fused_and_lowrank_products(void **state) {
     lowrank_free(&q);
 }
 
-/* Spans of a vector's nonzeros, and products restricted to them: a right product equals
- * the full one (x is zero elsewhere), a left product equals it inside the spans. */
-static void test_restricted_products(void **state) {
-    (void)state;
-    enum { NO = 9, NI = 61 }; /* 61 columns: the last vector is short */
-    double M[NO * NI], x[NI], xl[NO], yr[NO], yl[NI], want_r[NO], want_l[NI];
-    for (int i = 0; i < NO * NI; i++) M[i] = fill(i, 7);
-    for (int i = 0; i < NO; i++) xl[i] = fill(i, 8);
-    for (int j = 0; j < NI; j++) x[j] = (j >= 5 && j < 9) || (j >= 30 && j < 33) || j == 60 ? fill(j, 9) : 0;
-    fused_spans sp;
-    fused_spans_init(&sp, NI);
-    fused_spans_of(&sp, x, NI);
-    /* double vectors of 4: nonzeros in vectors [4,8) [8,12) [28,32) [32,36) [60,61) */
-    assert_int_equal(sp.n, 3);
-    const int want_bounds[] = {4, 12, 28, 36, 60, 61};
-    assert_memory_equal(sp.bounds, want_bounds, sizeof want_bounds);
-    memset(yr, 0, sizeof yr), memset(yl, 0, sizeof yl);
-    fused_ops op = {0};
-    fused_right_on(&op, x, yr, &sp);
-    fused_left_on(&op, xl, yl, &sp);
-    fused_sweep(M, NO, NI, &op);
-    naive_products(M, NO, NI, x, want_r, xl, want_l);
-    double worst = 0;
-    for (int i = 0; i < NO; i++) worst = fmax(worst, fabs(yr[i] - want_r[i]));
-    for (int p = 0; p < sp.n; p++)
-        for (int j = sp.bounds[2 * p]; j < sp.bounds[2 * p + 1]; j++) worst = fmax(worst, fabs(yl[j] - want_l[j]));
-    assert_true(worst < 1e-14);
-    assert_true(yl[0] == 0 && yl[20] == 0); /* outside: not computed */
-    fused_spans_of(&sp, xl, 0);
-    assert_int_equal(sp.n, 0);
-    fused_spans_free(&sp);
-}
-
 static void test_softplus(void **state) {
     (void)state;
     const double z[] = {-5, -0.3, 0, 0.25, 1.999, 2.0, 2.0001, 7};
@@ -241,7 +208,6 @@ static void test_sym_theta0_step_is_sgd(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fused_and_lowrank_products),
-        cmocka_unit_test(test_restricted_products),
         cmocka_unit_test(test_softplus),
         cmocka_unit_test(test_softmax_xent),
         cmocka_unit_test(test_feedback_slope),

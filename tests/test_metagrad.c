@@ -42,25 +42,6 @@ static void make_inputs(golden_inputs *g, const int *n, int sym, int v, int T, i
     }
 }
 
-/* Images are mostly zeros, in runs: the products of the input layer then skip the
- * columns where the input is zero. Like a 28 x 28 digit: zero outside a central box,
- * and inside it wherever the input is below the threshold. */
-static int blank_pixel(int k, double x, double threshold) {
-    int row = k / 28, col = k % 28;
-    return row < 5 || row >= 23 || col < 7 || col >= 21 || x < threshold;
-}
-
-static void zero_small_inputs(golden_inputs *g, const int *n, double threshold) {
-    if (threshold <= 0) return;
-    for (int t = 0; t < g->T + g->NQ; t++) {
-        double *x = t < g->T ? g->x_train + (size_t)t * n[0] : g->x_query + (size_t)(t - g->T) * n[0];
-        for (int k = 0; k < n[0]; k++)
-            if (blank_pixel(k, x[k], threshold)) x[k] = 0;
-    }
-}
-
-static double zero_below; /* check_all's inputs: zero below this (0: as made) */
-
 static void check_all(const int *n, int T, int NQ, const double *theta, double tol) {
     double worst_all = 0;
     for (int sym = 0; sym <= 1; sym++)
@@ -69,7 +50,6 @@ static void check_all(const int *n, int T, int NQ, const double *theta, double t
                 double lamb = li ? 0.01 : 0.0;
                 golden_inputs g;
                 make_inputs(&g, n, sym, v, T, NQ);
-                zero_small_inputs(&g, n, zero_below);
                 mp_gradcheck_row rows[MP_THETAS];
                 double worst;
                 int nrows = mp_gradcheck(&g.arch, g.W, g.B, theta, lamb, g.x_train, g.y_train, T, g.x_query,
@@ -98,15 +78,6 @@ static void test_real_network(void **state) {
     (void)state;
     static const double theta[5] = {0.02, 0.003, 0.004, 0, 0};
     check_all(golden_widths, 6, 5, theta, MP_GRADCHECK_TOLERANCE);
-}
-
-/* Inputs mostly zeros (like EMNIST's): the input layer's restricted products. */
-static void test_sparse_inputs(void **state) {
-    (void)state;
-    static const double theta[5] = {0.02, 0.003, 0.004, 0, 0};
-    zero_below = 0.3;
-    check_all(golden_widths, 6, 5, theta, MP_GRADCHECK_TOLERANCE);
-    zero_below = 0;
 }
 
 /* An episode long enough to cross the blocks of Gram mode's sums (32 steps, the last
@@ -140,7 +111,6 @@ int main(void) {
         cmocka_unit_test(test_small_network),
         cmocka_unit_test(test_real_network),
         cmocka_unit_test(test_long_episode),
-        cmocka_unit_test(test_sparse_inputs),
         cmocka_unit_test(test_zero_theta_in_use),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

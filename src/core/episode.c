@@ -58,7 +58,6 @@ struct MP_SFX(mp_episode) {
     size_t stride, off_y[L + 1], off_e[L + 1], off_h[L + 1], off_s[L + 1], off_v[L + 1];
     lowrank Wq[L + 1], Wbar_q[L + 1]; /* W_l and dL/dW_l as base + queued terms */
     fused_split split;                /* large matrices: halves for the worker thread */
-    fused_spans input_spans;          /* where the current step's input is not zero */
     /* the current run */
     const real *x_step; /* inputs, for y_0 of each step */
     int T;              /* steps of the run */
@@ -96,7 +95,6 @@ episode *MP_SFX(mp_episode_new)(const mp_arch *arch, int T_max, int NQ_max) {
     ep->B = arch->sym ? NULL : mp_malloc(nw * sizeof(real));
     ep->Wbar = mp_malloc(nw * sizeof(real));
     fused_split_init(&ep->split, NULL, ep->n_max);
-    fused_spans_init(&ep->input_spans, arch->n[0]);
     for (int l = 1; l <= L; l++) {
         int rows = arch->n[l], cols = arch->n[l - 1], cap = queue_capacity(rows, cols);
         lowrank_init(&ep->Wq[l], ep->W + ep->woff[l], rows, cols, cap, &ep->split);
@@ -168,7 +166,6 @@ void MP_SFX(mp_episode_free)(episode *ep) {
     for (int l = 0; l <= L; l++) free(ep->ybar[l]), free(ep->ebar[l]), free(ep->vbar[l]), free(ep->zbar[l]);
     for (int l = 1; l <= L; l++) lowrank_free(&ep->Wq[l]), lowrank_free(&ep->Wbar_q[l]);
     fused_split_free(&ep->split);
-    fused_spans_free(&ep->input_spans);
     for (int k = 0; k < MP_RULE_COUNT; k++) free(ep->right[k]), free(ep->q[k]), free(ep->step_right[k]);
     for (int g = 0; g < MP_LEFT_KINDS; g++) free(ep->combined[g]), free(ep->step_combined[g]), free(ep->w[g]), free(ep->u[g]);
     for (int l = 1; l <= L; l++) free(ep->Y[l]);
@@ -225,14 +222,6 @@ static void right_factor(const layer_signals *s, int kind, real *out) {
         break;
     }
 }
-
-/* The input layer's signals y_0 and e_0 = h_0 * (1 - exp(-beta y_0)) are zero wherever the
- * input is: products with W1 or B1 that take them, or give only their partners, need
- * only the columns of the input's spans. */
-static int right_vanishes_with_input(int kind) { return kind == MP_RIGHT_Y_IN || kind == MP_RIGHT_E_IN; }
-
-/* The spans of step t's input, for the layer-1 products (NULL for other layers). */
-static const fused_spans *input_spans_at(episode *ep, int l) { return l == 1 ? &ep->input_spans : NULL; }
 
 /* Does the right factor depend on the weights (so its adjoint must be propagated)?
  * y_0 is the input: at layer 1 a pure y_in factor is a constant. */
@@ -292,13 +281,13 @@ static void queue_step_update(episode *ep, int t, int l, real sign, const real *
 }
 
 /* y += B_l^T x (left) or y += B_l x (right) with the feedback of step t: W_l itself in
- * sym mode, a fixed matrix otherwise; restricted to spans when not NULL. */
-static void feedback_product(episode *ep, int t, int l, int left, const real *x, real *y, const fused_spans *spans) {
+ * sym mode, a fixed matrix otherwise. */
+static void feedback_product(episode *ep, int t, int l, int left, const real *x, real *y) {
     fused_ops op = {0};
     if (left)
-        fused_left_on(&op, x, y, spans);
+        fused_left(&op, x, y);
     else
-        fused_right_on(&op, x, y, spans);
+        fused_right(&op, x, y);
     if (ep->arch.sym)
         lowrank_products(&ep->Wq[l], &op);
     else
@@ -394,7 +383,6 @@ static void gram_reverse_start(episode *ep, const real *xq, int NQ, const real *
 static void plasticity_step(episode *ep, int t, int label) {
     const int *n = ep->arch.n;
     const real *x = ep->x_step + (size_t)t * (size_t)n[0];
-    if (!ep->gram) fused_spans_of(&ep->input_spans, x, n[0]);
     /* every signal is computed with the weights of step t, before any changes */
     for (int l = 1; l <= L; l++) {
         const real *y_in = l == 1 ? x : step_vec(ep, t, ep->off_y[l - 1]);
@@ -405,7 +393,7 @@ static void plasticity_step(episode *ep, int t, int label) {
         } else {
             fused_ops op = {0};
             memset(ep->z, 0, (size_t)n[l] * sizeof(real));
-            fused_right_on(&op, y_in, ep->z, input_spans_at(ep, l));
+            fused_right(&op, y_in, ep->z);
             if (t > 0 && ep->need_v) {
                 real *v_prev = step_vec(ep, t - 1, ep->off_v[l]);
                 memset(v_prev, 0, (size_t)n[l - 1] * sizeof(real));
@@ -432,7 +420,7 @@ static void plasticity_step(episode *ep, int t, int label) {
         real *h = step_vec(ep, t, ep->off_h[l]), *sl = step_vec(ep, t, ep->off_s[l]), *e = step_vec(ep, t, ep->off_e[l]);
         if (l == 0) MP_SFX(mp_feedback_slope)(x, sl, n[0]); /* layers above got theirs from softplus */
         memset(h, 0, (size_t)n[l] * sizeof(real));
-        feedback_product(ep, t, l + 1, 1, step_vec(ep, t, ep->off_e[l + 1]), h, l == 0 ? &ep->input_spans : NULL);
+        feedback_product(ep, t, l + 1, 1, step_vec(ep, t, ep->off_e[l + 1]), h);
         for (int j = 0; j < n[l]; j++) e[j] = h[j] * sl[j];
     }
 }
@@ -472,7 +460,6 @@ static lowrank *W_at_step(episode *ep, int t, int l) {
  * the same one step earlier. dL/dtheta gets this step's contribution in grad. */
 static void reverse_step(episode *ep, int t, double *grad) {
     const int *n = ep->arch.n;
-    if (!ep->gram) fused_spans_of(&ep->input_spans, ep->x_step + (size_t)t * (size_t)n[0], n[0]);
     const double *theta = ep->theta;
     const real beta = (real)MP_SOFTPLUS_BETA;
     for (int l = 0; l <= L; l++) {
@@ -494,26 +481,19 @@ static void reverse_step(episode *ep, int t, double *grad) {
         fused_ops op = {0};
         for (int g = 0; g < MP_LEFT_KINDS; g++) {
             if (!(used >> g & 1u)) continue;
-            /* at the input layer, when all of this kind's right factors vanish with the
-             * input, so do combined_g and what w_g is multiplied with */
-            int sparse = l == 1;
-            for (int k = 0; k < MP_RULE_COUNT; k++) {
-                if (!term_on(ep, k) || mp_rule_pool[k].left != g) continue;
-                need_w[g] |= right_is_live(mp_rule_pool[k].right, l);
-                sparse &= right_vanishes_with_input(mp_rule_pool[k].right);
-            }
-            const fused_spans *spans = sparse ? &ep->input_spans : NULL;
+            for (int k = 0; k < MP_RULE_COUNT; k++)
+                need_w[g] |= term_on(ep, k) && mp_rule_pool[k].left == g && right_is_live(mp_rule_pool[k].right, l);
             if (need_w[g]) {
                 memset(ep->w[g], 0, (size_t)n[l - 1] * sizeof(real));
                 memset(ep->u[g], 0, (size_t)n[l] * sizeof(real));
-                fused_left_on(&op, left_factor(&s, g), ep->w[g], spans);
-                fused_right_on(&op, ep->combined[g], ep->u[g], spans);
+                fused_left(&op, left_factor(&s, g), ep->w[g]);
+                fused_right(&op, ep->combined[g], ep->u[g]);
                 continue;
             }
             for (int k = 0; k < MP_RULE_COUNT; k++)
                 if (term_on(ep, k) && mp_rule_pool[k].left == g) {
                     memset(ep->q[k], 0, (size_t)n[l] * sizeof(real));
-                    fused_right_on(&op, ep->right[k], ep->q[k], spans);
+                    fused_right(&op, ep->right[k], ep->q[k]);
                 }
         }
         if (l == 1 && ep->gram) { /* every product is dL/dW1_{t+1} x_t */
@@ -557,7 +537,7 @@ static void reverse_step(episode *ep, int t, double *grad) {
             if (l > 0) ep->ybar[l][j] += ep->ebar[l][j] * h[j] * beta * (1 - sl[j]); /* ds/dy */
         }
         if (ep->arch.sym) W_at_step(ep, t, l + 1);
-        feedback_product(ep, t, l + 1, 0, ep->hbar, ep->ebar[l + 1], l == 0 ? &ep->input_spans : NULL);
+        feedback_product(ep, t, l + 1, 0, ep->hbar, ep->ebar[l + 1]);
     }
     /* 3. e5 = p - onehot and y5 = p: through the softmax to z5 */
     const real *p = step_vec(ep, t, ep->off_y[L]);

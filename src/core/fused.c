@@ -17,130 +17,85 @@ static inline vec load(const real *p) {
 
 static inline void store(real *p, vec v) { memcpy(p, &v, sizeof v); }
 
-enum { BLOCK = 4 }; /* rows per block: each load of x or y serves four rows */
-
-/* The columns a product reads: its spans, or all of them as one span. */
-typedef struct {
-    int n;
-    const int *bounds;
-} spans_view;
-
-static inline spans_view view(const fused_spans *sp, const int *all) {
-    return sp ? (spans_view){sp->n, sp->bounds} : (spans_view){1, all};
-}
-
-/* y_i += row_i . x for the BLOCK rows at M (stride cols), over the spans. */
-static inline void right_block(const real *M, int cols, const real *x, real *y, spans_view sv) {
-    const real *r0 = M, *r1 = M + cols, *r2 = M + 2 * (size_t)cols, *r3 = M + 3 * (size_t)cols;
+/* Dot product with four independent vector sums: a single running sum would make
+ * every addition wait for the previous one. */
+static inline real dot(const real *a, const real *b, int n) {
     vec s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
-    real t[BLOCK] = {0};
-    for (int p = 0; p < sv.n; p++) {
-        int j = sv.bounds[2 * p], hi = sv.bounds[2 * p + 1];
-        for (; j + VL <= hi; j += VL) {
-            vec xv = load(x + j);
-            s0 += load(r0 + j) * xv, s1 += load(r1 + j) * xv;
-            s2 += load(r2 + j) * xv, s3 += load(r3 + j) * xv;
-        }
-        for (; j < hi; j++) t[0] += r0[j] * x[j], t[1] += r1[j] * x[j], t[2] += r2[j] * x[j], t[3] += r3[j] * x[j];
+    int j = 0;
+    for (; j + 4 * VL <= n; j += 4 * VL) {
+        s0 += load(a + j) * load(b + j);
+        s1 += load(a + j + VL) * load(b + j + VL);
+        s2 += load(a + j + 2 * VL) * load(b + j + 2 * VL);
+        s3 += load(a + j + 3 * VL) * load(b + j + 3 * VL);
     }
-    for (int e = 0; e < VL; e++) t[0] += s0[e], t[1] += s1[e], t[2] += s2[e], t[3] += s3[e];
-    for (int b = 0; b < BLOCK; b++) y[b] += t[b];
-}
-
-/* y += sum_b a_b row_b over the BLOCK rows at M, over the spans. */
-static inline void left_block(const real *M, int cols, const real *a, real *y, spans_view sv) {
-    const real *r0 = M, *r1 = M + cols, *r2 = M + 2 * (size_t)cols, *r3 = M + 3 * (size_t)cols;
-    const real a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
-    for (int p = 0; p < sv.n; p++) {
-        int j = sv.bounds[2 * p], hi = sv.bounds[2 * p + 1];
-        for (; j + VL <= hi; j += VL) {
-            vec yv = load(y + j);
-            yv += a0 * load(r0 + j) + a1 * load(r1 + j) + a2 * load(r2 + j) + a3 * load(r3 + j);
-            store(y + j, yv);
-        }
-        for (; j < hi; j++) y[j] += a0 * r0[j] + a1 * r1[j] + a2 * r2[j] + a3 * r3[j];
-    }
-}
-
-/* One row (the rows past the last whole block): y += row . x, or y += a row. */
-static inline real right_row(const real *row, const real *x, spans_view sv) {
-    vec s = {0};
+    for (; j + VL <= n; j += VL) s0 += load(a + j) * load(b + j);
+    vec s = (s0 + s1) + (s2 + s3);
     real r = 0;
-    for (int p = 0; p < sv.n; p++) {
-        int j = sv.bounds[2 * p], hi = sv.bounds[2 * p + 1];
-        for (; j + VL <= hi; j += VL) s += load(row + j) * load(x + j);
-        for (; j < hi; j++) r += row[j] * x[j];
-    }
-    for (int e = 0; e < VL; e++) r += s[e];
+    for (int k = 0; k < VL; k++) r += s[k];
+    for (; j < n; j++) r += a[j] * b[j];
     return r;
 }
 
-static inline void left_row(const real *row, real a, real *y, spans_view sv) {
-    for (int p = 0; p < sv.n; p++)
-#pragma omp simd
-        for (int j = sv.bounds[2 * p]; j < sv.bounds[2 * p + 1]; j++) y[j] += a * row[j];
+enum { BLOCK = 4 }; /* rows per block: each load of x or y serves four rows */
+
+/* y_i += row_i . x for the BLOCK rows at M (stride cols). */
+static inline void right_block(const real *M, int cols, const real *x, real *y) {
+    const real *r0 = M, *r1 = M + cols, *r2 = M + 2 * (size_t)cols, *r3 = M + 3 * (size_t)cols;
+    vec s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
+    int j = 0;
+    for (; j + VL <= cols; j += VL) {
+        vec xv = load(x + j);
+        s0 += load(r0 + j) * xv, s1 += load(r1 + j) * xv;
+        s2 += load(r2 + j) * xv, s3 += load(r3 + j) * xv;
+    }
+    real t[BLOCK] = {0};
+    for (int e = 0; e < VL; e++) t[0] += s0[e], t[1] += s1[e], t[2] += s2[e], t[3] += s3[e];
+    for (; j < cols; j++) t[0] += r0[j] * x[j], t[1] += r1[j] * x[j], t[2] += r2[j] * x[j], t[3] += r3[j] * x[j];
+    for (int b = 0; b < BLOCK; b++) y[b] += t[b];
+}
+
+/* y += sum_b a_b row_b over the BLOCK rows at M. */
+static inline void left_block(const real *M, int cols, const real *a, real *y) {
+    const real *r0 = M, *r1 = M + cols, *r2 = M + 2 * (size_t)cols, *r3 = M + 3 * (size_t)cols;
+    const real a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+    int j = 0;
+    for (; j + VL <= cols; j += VL) {
+        vec yv = load(y + j);
+        yv += a0 * load(r0 + j) + a1 * load(r1 + j) + a2 * load(r2 + j) + a3 * load(r3 + j);
+        store(y + j, yv);
+    }
+    for (; j < cols; j++) y[j] += a0 * r0[j] + a1 * r1[j] + a2 * r2[j] + a3 * r3[j];
 }
 
 /* Four rows at a time, every product while they are in L1; then the last rows one by one. */
 MP_MULTIVERSION
 void MP_SFX(fused_sweep)(const real *M, int rows, int cols, const fused_ops *op) {
-    const int all[2] = {0, cols};
-    spans_view vr[FUSED_MAX], vl[FUSED_MAX];
-    for (int k = 0; k < op->n_right; k++) vr[k] = view(op->on_right[k], all);
-    for (int k = 0; k < op->n_left; k++) vl[k] = view(op->on_left[k], all);
     int i = 0;
     for (; i + BLOCK <= rows; i += BLOCK) {
         const real *rows4 = M + (size_t)i * (size_t)cols;
-        for (int k = 0; k < op->n_right; k++) right_block(rows4, cols, op->x_right[k], op->y_right[k] + i, vr[k]);
-        for (int k = 0; k < op->n_left; k++) left_block(rows4, cols, op->x_left[k] + i, op->y_left[k], vl[k]);
+        for (int k = 0; k < op->n_right; k++) right_block(rows4, cols, op->x_right[k], op->y_right[k] + i);
+        for (int k = 0; k < op->n_left; k++) left_block(rows4, cols, op->x_left[k] + i, op->y_left[k]);
     }
     for (; i < rows; i++) {
         const real *row = M + (size_t)i * (size_t)cols;
-        for (int k = 0; k < op->n_right; k++) op->y_right[k][i] += right_row(row, op->x_right[k], vr[k]);
-        for (int k = 0; k < op->n_left; k++) left_row(row, op->x_left[k][i], op->y_left[k], vl[k]);
+        for (int k = 0; k < op->n_right; k++) op->y_right[k][i] += dot(row, op->x_right[k], cols);
+        for (int k = 0; k < op->n_left; k++) {
+            const real a = op->x_left[k][i];
+            real *y = op->y_left[k];
+#pragma omp simd
+            for (int j = 0; j < cols; j++) y[j] += a * row[j];
+        }
     }
 }
 
-void MP_SFX(fused_right_on)(fused_ops *op, const real *x, real *y, const fused_spans *spans) {
+void MP_SFX(fused_right)(fused_ops *op, const real *x, real *y) {
     op->x_right[op->n_right] = x;
-    op->on_right[op->n_right] = spans;
     op->y_right[op->n_right++] = y;
 }
 
-void MP_SFX(fused_left_on)(fused_ops *op, const real *x, real *y, const fused_spans *spans) {
+void MP_SFX(fused_left)(fused_ops *op, const real *x, real *y) {
     op->x_left[op->n_left] = x;
-    op->on_left[op->n_left] = spans;
     op->y_left[op->n_left++] = y;
-}
-
-void MP_SFX(fused_right)(fused_ops *op, const real *x, real *y) { fused_right_on(op, x, y, NULL); }
-
-void MP_SFX(fused_left)(fused_ops *op, const real *x, real *y) { fused_left_on(op, x, y, NULL); }
-
-void MP_SFX(fused_spans_init)(fused_spans *sp, int len) {
-    sp->n = 0;
-    sp->bounds = mp_malloc((size_t)(2 * (len / VL + 2)) * sizeof(int));
-}
-
-void MP_SFX(fused_spans_free)(fused_spans *sp) { free(sp->bounds); }
-
-/* Whole vectors of VL entries (the last one shorter when len is not a multiple), a span
- * per run of vectors that hold a nonzero. */
-void MP_SFX(fused_spans_of)(fused_spans *sp, const real *x, int len) {
-    sp->n = 0;
-    int open = 0;
-    for (int lo = 0; lo < len; lo += VL) {
-        int hi = lo + VL < len ? lo + VL : len, nonzero = 0;
-        for (int j = lo; j < hi; j++) nonzero |= x[j] != 0;
-        if (nonzero && open) {
-            sp->bounds[2 * sp->n - 1] = hi;
-        } else if (nonzero) {
-            sp->bounds[2 * sp->n] = lo;
-            sp->bounds[2 * sp->n + 1] = hi;
-            sp->n++;
-        }
-        open = nonzero;
-    }
 }
 
 void MP_SFX(fused_split_init)(fused_split *sp, mp_worker *worker, int cols_max) {
