@@ -57,9 +57,7 @@ void mp_trainer_init(mp_trainer *tr, const mp_config *cfg, const mp_dataset *ds)
     for (int i = 0; i < 2; i++) draw_init(&tr->draw[i], tr);
     tr->ep = mp_episode_new_f32(&tr->arch, tr->T, tr->NQ);
     if (cfg->threads >= 2 && mp_worker_cpus() >= 2) tr->worker = mp_worker_start();
-    /* an episode in Gram mode has next to nothing to share: the worker draws ahead */
-    tr->draw_ahead = tr->worker && mp_episode_gram_mode_f32(tr->ep);
-    mp_episode_set_worker_f32(tr->ep, tr->draw_ahead ? NULL : tr->worker);
+    mp_episode_set_worker_f32(tr->ep, tr->worker);
     mp_adam_init(&tr->adam, cfg->lr_meta);
     mp_checkpoint start;
     mp_trainer_initial_state(cfg, &start);
@@ -121,9 +119,9 @@ int mp_trainer_episode(mp_trainer *tr, mp_record *rec, char *why, size_t why_cap
     } else {
         mp_trainer_draw(tr);
     }
-    if (tr->draw_ahead && tr->episode + 1 < tr->cfg->episodes) {
+    if (tr->worker && tr->episode + 1 < tr->cfg->episodes) { /* the episode run hands it over */
         tr->rng_next = tr->rng;
-        mp_worker_submit(tr->worker, draw_next_part, tr);
+        mp_episode_set_background_f32(tr->ep, draw_next_part, tr);
         tr->next_drawn = 1;
     }
     const mp_draw *d = &tr->draw[tr->cur];

@@ -31,10 +31,10 @@ typedef struct {
     mp_rng rng;        /* as after the current draw's last random number */
     mp_draw draw[2];   /* the current draw (draw[cur]) and the next one, drawn ahead */
     int cur;
-    /* With a worker and an episode that does not use it (Gram mode), the worker draws
-     * episode k+1 with a copy of the generator while episode k runs; the copy becomes
-     * the generator when episode k+1 starts, so the numbers are the same either way. */
-    int draw_ahead, next_drawn;
+    /* With a worker, the worker draws episode k+1 with a copy of the generator while
+     * episode k runs; the copy becomes the generator when episode k+1 starts, so the
+     * numbers are the same either way. */
+    int next_drawn;
     mp_rng rng_next;
     mp_episode_f32 *ep;
     mp_worker *worker; /* --threads 2 on a machine with 2 CPUs, else NULL */

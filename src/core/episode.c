@@ -52,6 +52,9 @@ struct MP_SFX(mp_episode) {
      * d_t and the adjoint of z1_t (T x n1 each), the query-input products Xq X^T */
     int gram;
     real *gram_xx, *gram_base, *gram_d, *gram_zbar, *gram_qx;
+    real *W_stats; /* Gram mode: W_T for the statistics, which the worker computes */
+    mp_job background; /* the caller's job for the worker, for this run */
+    void *background_arg;
     /* trajectory: per step, the offsets of y_l, e_l, h_l = B_{l+1}^T e_{l+1},
      * s_l = 1 - exp(-beta y_l) and v_l */
     real *traj;
@@ -113,6 +116,7 @@ episode *MP_SFX(mp_episode_new)(const mp_arch *arch, int T_max, int NQ_max) {
         ep->gram_d = mp_malloc(T * n1 * sizeof(real));
         ep->gram_zbar = mp_malloc(T * n1 * sizeof(real));
         ep->gram_qx = mp_malloc((size_t)(NQ_max > 0 ? NQ_max : 1) * T * sizeof(real));
+        ep->W_stats = mp_malloc(nw * sizeof(real));
     }
     size_t off = 0;
     for (int l = 1; l <= L; l++) ep->off_y[l] = off, off += (size_t)arch->n[l];
@@ -162,6 +166,7 @@ void MP_SFX(mp_episode_free)(episode *ep) {
     if (!ep) return;
     free(ep->W), free(ep->B), free(ep->Wbar), free(ep->traj);
     free(ep->gram_xx), free(ep->gram_base), free(ep->gram_d), free(ep->gram_zbar), free(ep->gram_qx);
+    free(ep->W_stats);
     free(ep->z), free(ep->hbar);
     for (int l = 0; l <= L; l++) free(ep->ybar[l]), free(ep->ebar[l]), free(ep->vbar[l]), free(ep->zbar[l]);
     for (int l = 1; l <= L; l++) lowrank_free(&ep->Wq[l]), lowrank_free(&ep->Wbar_q[l]);
@@ -177,7 +182,17 @@ void MP_SFX(mp_episode_free)(episode *ep) {
 
 void MP_SFX(mp_episode_set_worker)(episode *ep, mp_worker *worker) { ep->split.worker = worker; }
 
-int MP_SFX(mp_episode_gram_mode)(const episode *ep) { return ep->gram; }
+void MP_SFX(mp_episode_set_background)(episode *ep, mp_job job, void *arg) {
+    ep->background = job;
+    ep->background_arg = arg;
+}
+
+/* Hands the caller's job to the worker, at a moment the run does not need it. */
+static void submit_background(episode *ep) {
+    if (!ep->background) return;
+    mp_worker_submit(ep->split.worker, ep->background, ep->background_arg);
+    ep->background = NULL;
+}
 
 const real *MP_SFX(mp_episode_weights)(const episode *ep) { return ep->W; }
 
@@ -628,12 +643,13 @@ static double angle_degrees(const real *a, const real *b, int n, int NQ) {
     return acos(c > 1 ? 1 : c < -1 ? -1 : c) * 180.0 / 3.14159265358979323846;
 }
 
-/* E1 and the angles between FA (through B) and BP (through W) query-mean error signals. */
-static void query_statistics(episode *ep, const real *xq, const int *yq, int NQ, mp_episode_out *out) {
+/* E1 and the angles between FA (through B) and BP (through W) query-mean error signals,
+ * for the adapted weights W. */
+static void query_statistics(episode *ep, const real *W, const real *xq, const int *yq, int NQ, mp_episode_out *out) {
     const int *n = ep->arch.n;
     for (int l = 1; l <= L; l++) {
         const real *Yin = l == 1 ? xq : ep->Y[l - 1];
-        const real *Wl = ep->W + ep->woff[l];
+        const real *Wl = W + ep->woff[l];
         memcpy(ep->D, Yin, (size_t)NQ * n[l - 1] * sizeof(real));
         cblas_xgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, NQ, n[l - 1], n[l], -1, ep->Y[l], n[l], Wl,
                     n[l - 1], 1, ep->D, n[l - 1]);
@@ -654,12 +670,25 @@ static void query_statistics(episode *ep, const real *xq, const int *yq, int NQ,
     for (int l = L - 1, cur = 0; l >= 0; l--, cur ^= 1) {
         real *nb = ep->Etmp[cur ^ 1], *nw = ep->Wtmp[cur ^ 1];
         cblas_xgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, NQ, n[l], n[l + 1], 1, ep->Etmp[cur], n[l + 1],
-                    ep->arch.sym ? ep->W + ep->woff[l + 1] : fixed_B(ep, -1, l + 1), n[l], 0, nb, n[l]);
+                    ep->arch.sym ? W + ep->woff[l + 1] : fixed_B(ep, -1, l + 1), n[l], 0, nb, n[l]);
         cblas_xgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, NQ, n[l], n[l + 1], 1, ep->Wtmp[cur], n[l + 1],
-                    ep->W + ep->woff[l + 1], n[l], 0, nw, n[l]);
+                    W + ep->woff[l + 1], n[l], 0, nw, n[l]);
         for (size_t i = 0; i < (size_t)NQ * n[l]; i++) nb[i] *= ep->S[l][i], nw[i] *= ep->S[l][i];
         out->angle[l] = angle_degrees(nb, nw, n[l], NQ);
     }
+}
+
+typedef struct {
+    episode *ep;
+    const real *xq;
+    const int *yq;
+    int NQ;
+    mp_episode_out *out;
+} stats_job;
+
+static void stats_part(void *arg, int part) {
+    const stats_job *j = arg;
+    if (part == 1) query_statistics(j->ep, j->ep->W_stats, j->xq, j->yq, j->NQ, j->out);
 }
 
 static int all_finite(const real *v, size_t n) {
@@ -685,10 +714,15 @@ int MP_SFX(mp_episode_run)(episode *ep, const real *W0, const real *B0, const do
     ep->theta = theta;
     for (int l = 1; l <= L; l++) lowrank_clear(&ep->Wq[l]), lowrank_clear(&ep->Wbar_q[l]);
 
+    /* the worker, when there is one, has the caller's background job while this run
+     * does not need it: during the steps in Gram mode (they share nothing), else during
+     * the query's forward pass and statistics */
     int gram = ep->gram && T > 0;
     if (gram) gram_start(ep);
+    if (gram) submit_background(ep);
     for (int t = 0; t < T; t++) plasticity_step(ep, t, y_train[t]);
     if (T > 0) finish_step(ep, T - 1);
+    submit_background(ep);
     if (gram) gram_finish(ep);
     for (int l = 1; l <= L; l++) lowrank_flush(&ep->Wq[l]); /* the query reads W_T dense */
 
@@ -704,7 +738,15 @@ int MP_SFX(mp_episode_run)(episode *ep, const real *W0, const real *B0, const do
         out->sum_W[l - 1] = sum;
     }
     int finite = isfinite(out->loss) && all_finite(ep->W, nw);
-    if (finite && (flags & MP_EPISODE_STATS)) query_statistics(ep, x_query, y_query, NQ, out);
+    /* in Gram mode the reverse sweep shares nothing with the worker: it computes the
+     * statistics meanwhile, from a copy of W_T (the sweep unwinds W in place) */
+    stats_job stats = {ep, x_query, y_query, NQ, out};
+    if (finite && (flags & MP_EPISODE_STATS) && gram && ep->split.worker) {
+        memcpy(ep->W_stats, ep->W, nw * sizeof(real));
+        mp_worker_submit(ep->split.worker, stats_part, &stats);
+    } else if (finite && (flags & MP_EPISODE_STATS)) {
+        query_statistics(ep, ep->W, x_query, y_query, NQ, out);
+    }
 
     for (int k = 0; k < MP_THETAS; k++) out->grad[k] = lamb * (theta[k] > 0 ? 1 : theta[k] < 0 ? -1 : 0);
     if (finite && (flags & MP_EPISODE_GRAD)) {
@@ -716,5 +758,6 @@ int MP_SFX(mp_episode_run)(episode *ep, const real *W0, const real *B0, const do
             finite &= isfinite(out->grad[k]);
         }
     }
+    mp_worker_wait(ep->split.worker); /* the statistics, and a background job */
     return finite ? 0 : -1;
 }
