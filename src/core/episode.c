@@ -377,12 +377,17 @@ static void gram_start_part(void *arg, int part) {
 
 static void gram_start(episode *ep) { mp_worker_split(ep->split.worker, gram_start_part, ep); }
 
-/* After the steps: W1_T = W1_0 + sum_t d_t x_t^T, dense, for the query. */
-static void gram_finish(episode *ep) {
-    const int n0 = ep->arch.n[0], n1 = ep->arch.n[1];
-    cblas_xgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n1, n0, ep->T, 1, ep->gram_d, n1, ep->x_step, n0, 1,
-                ep->W + ep->woff[1], n0);
+/* After the steps: W1_T = W1_0 + sum_t d_t x_t^T, dense, for the query; in two halves of
+ * rows (one on the worker). */
+static void gram_finish_part(void *arg, int part) {
+    episode *ep = arg;
+    const int n0 = ep->arch.n[0], n1 = ep->arch.n[1], half = n1 / 2;
+    const int first = part ? half : 0, rows = part ? n1 - half : half;
+    cblas_xgemm(CblasRowMajor, CblasTrans, CblasNoTrans, rows, n0, ep->T, 1, ep->gram_d + first, n1, ep->x_step, n0,
+                1, ep->W + ep->woff[1] + (size_t)first * n0, n0);
 }
+
+static void gram_finish(episode *ep) { mp_worker_split(ep->split.worker, gram_finish_part, ep); }
 
 /* After the query's backward pass, whose layer-1 adjoints Zq (NQ x n1) would give
  * dL/dW1_T = Zq^T Xq: the reverse sweep's base products dL/dW1_T x_t = Zq^T (Xq x_t). */
