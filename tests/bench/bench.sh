@@ -89,7 +89,7 @@ median_ms() {
 }
 
 # run ID EPISODES FLAGS...: runs metaplast, sets ms[ID], mk[ID] (= M*K) and rss_kb[ID]
-declare -A ms mk rss_kb
+declare -A ms mk rss_kb wall
 run() {
     local id=$1 episodes=$2
     shift 2
@@ -108,15 +108,25 @@ run() {
     K=$(sed -n 's/^K : //p' "$dir/args.txt")
     mk[$id]=$((M * K))
     rss_kb[$id]=$(sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$tmp/$id.time")
+    wall[$id]=$(sed -n 's/^[[:space:]]*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$tmp/$id.time")
 }
 
 run default 30 --fbk fix
-run vec12 30 --fbk fix --vec 1 2
+run vec12 40 --fbk fix --vec 1 2
 run sym 30 --fbk sym
+# what the second core buys (--threads 2 is the default; the numbers are the same)
+run default1 20 --fbk fix --threads 1
+run vec12_1 20 --fbk fix --vec 1 2 --threads 1
 if ((count >= CLASSES * 210)); then
     run k200 15 --fbk fix --K 200
 else
     echo "skipped:  --K 200 needs K+Q = 210 images per class; this database has $count images for $CLASSES classes"
+fi
+
+if [ "$data_kind" = "${data_kind#FAKE}" ]; then
+    run full600 600 --fbk fix
+else
+    echo "skipped:  the whole 600-episode run (fake data)"
 fi
 
 # --- table -------------------------------------------------------------------
@@ -143,6 +153,8 @@ printf "%-20s %10s %13s  %-11s %8s %15s  %s\n" configuration ms/episode passes/s
 row default "--fbk fix (default)" 10 32
 row vec12 "--fbk fix --vec 1 2" 14 -
 row sym "--fbk sym" 10 -
+row default1 "--fbk fix --threads 1" - -
+row vec12_1 "--vec 1 2 --threads 1" - -
 if [ -n "${ms[k200]:-}" ]; then
     row k200 "--fbk fix --K 200" - -
     awk -v a="${ms[k200]}" -v b="${ms[default]}" -v ka="${rss_kb[k200]}" -v kb="${rss_kb[default]}" \
@@ -152,5 +164,9 @@ if [ -n "${ms[k200]:-}" ]; then
         printf "             the weights per step of %d more steps would be %+.0f MiB)\n", steps, steps * 178670 * 4 / 1048576 }'
 fi
 awk -v ms="${ms[default]}" 'BEGIN {
-    printf "600 default episodes: %.1f s of episode time (target: a 600-episode run under 15 s)\n", 600 * ms / 1000 }'
+    printf "600 default episodes: %.1f s of episode time (median x 600)\n", 600 * ms / 1000 }'
+if [ -n "${wall[full600]:-}" ]; then
+    echo "a whole 600-episode default run: ${wall[full600]} (m:ss) wall, data loading and plots included" \
+        "(target: under 15 s)"
+fi
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
