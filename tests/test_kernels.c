@@ -40,24 +40,25 @@ static void test_fused_and_lowrank_products(void **state) {
         for (int i = 0; i < NO; i++) u[p][i] = fill(i + 17 * p, 2);
         for (int j = 0; j < NI; j++) v[p][j] = fill(j + 5 * p, 3);
     }
-    double xr[2][NI], xl[NO], yr[2][NO], yl[NI], want_r[NO], want_l[NI];
-    for (int j = 0; j < NI; j++) xr[0][j] = fill(j, 4), xr[1][j] = fill(j, 5);
-    for (int i = 0; i < NO; i++) xl[i] = fill(i, 6);
+    /* three products of each side: a pair swept together, and one alone */
+    double xr[3][NI], xl[3][NO], yr[3][NO], yl[3][NI], want_r[NO], want_l[NI];
+    for (int k = 0; k < 3; k++) {
+        for (int j = 0; j < NI; j++) xr[k][j] = fill(j, 4 + k);
+        for (int i = 0; i < NO; i++) xl[k][i] = fill(i, 7 + k);
+    }
     lowrank q;
     lowrank_init(&q, M, NO, NI, CAP, NULL);
     for (int p = 0; p <= TERMS; p++) {
         memset(yr, 0, sizeof yr), memset(yl, 0, sizeof yl);
         fused_ops op = {0};
-        fused_right(&op, xr[0], yr[0]);
-        fused_right(&op, xr[1], yr[1]);
-        fused_left(&op, xl, yl);
+        for (int k = 0; k < 3; k++) fused_right(&op, xr[k], yr[k]), fused_left(&op, xl[k], yl[k]);
         lowrank_products(&q, &op);
         double worst = 0;
-        for (int k = 0; k < 2; k++) {
-            naive_products(dense, NO, NI, xr[k], want_r, xl, want_l);
+        for (int k = 0; k < 3; k++) {
+            naive_products(dense, NO, NI, xr[k], want_r, xl[k], want_l);
             for (int i = 0; i < NO; i++) worst = fmax(worst, fabs(yr[k][i] - want_r[i]));
+            for (int j = 0; j < NI; j++) worst = fmax(worst, fabs(yl[k][j] - want_l[j]));
         }
-        for (int j = 0; j < NI; j++) worst = fmax(worst, fabs(yl[j] - want_l[j]));
         assert_true(worst < 1e-12);
         if (p == TERMS) break;
         double scale = p % 2 ? -0.5 : 0.25;

@@ -67,14 +67,59 @@ static inline void left_block(const real *M, int cols, const real *a, real *y) {
     for (; j < cols; j++) y[j] += a0 * r0[j] + a1 * r1[j] + a2 * r2[j] + a3 * r3[j];
 }
 
-/* Four rows at a time, every product while they are in L1; then the last rows one by one. */
+/* Two right products at once: eight independent sums instead of four. */
+static inline void right_block2(const real *M, int cols, const real *x, real *y, const real *xx, real *yy) {
+    const real *r0 = M, *r1 = M + cols, *r2 = M + 2 * (size_t)cols, *r3 = M + 3 * (size_t)cols;
+    vec s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0}, u0 = {0}, u1 = {0}, u2 = {0}, u3 = {0};
+    int j = 0;
+    for (; j + VL <= cols; j += VL) {
+        vec a = load(r0 + j), b = load(r1 + j), c = load(r2 + j), d = load(r3 + j);
+        vec xv = load(x + j), xw = load(xx + j);
+        s0 += a * xv, s1 += b * xv, s2 += c * xv, s3 += d * xv;
+        u0 += a * xw, u1 += b * xw, u2 += c * xw, u3 += d * xw;
+    }
+    real t[BLOCK] = {0}, w[BLOCK] = {0};
+    for (int e = 0; e < VL; e++) {
+        t[0] += s0[e], t[1] += s1[e], t[2] += s2[e], t[3] += s3[e];
+        w[0] += u0[e], w[1] += u1[e], w[2] += u2[e], w[3] += u3[e];
+    }
+    for (; j < cols; j++) {
+        t[0] += r0[j] * x[j], t[1] += r1[j] * x[j], t[2] += r2[j] * x[j], t[3] += r3[j] * x[j];
+        w[0] += r0[j] * xx[j], w[1] += r1[j] * xx[j], w[2] += r2[j] * xx[j], w[3] += r3[j] * xx[j];
+    }
+    for (int k = 0; k < BLOCK; k++) y[k] += t[k], yy[k] += w[k];
+}
+
+/* Two left products at once: each row is loaded once for both. */
+static inline void left_block2(const real *M, int cols, const real *a, real *y, const real *aa, real *yy) {
+    const real *r0 = M, *r1 = M + cols, *r2 = M + 2 * (size_t)cols, *r3 = M + 3 * (size_t)cols;
+    const real a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], b0 = aa[0], b1 = aa[1], b2 = aa[2], b3 = aa[3];
+    int j = 0;
+    for (; j + VL <= cols; j += VL) {
+        vec p = load(r0 + j), q = load(r1 + j), r = load(r2 + j), s = load(r3 + j);
+        store(y + j, load(y + j) + ((a0 * p + a1 * q) + (a2 * r + a3 * s)));
+        store(yy + j, load(yy + j) + ((b0 * p + b1 * q) + (b2 * r + b3 * s)));
+    }
+    for (; j < cols; j++) {
+        y[j] += a0 * r0[j] + a1 * r1[j] + a2 * r2[j] + a3 * r3[j];
+        yy[j] += b0 * r0[j] + b1 * r1[j] + b2 * r2[j] + b3 * r3[j];
+    }
+}
+
+/* Four rows at a time, every product while they are in L1 (two at once when there are
+ * two of a side); then the last rows one by one. */
 MP_MULTIVERSION
 void MP_SFX(fused_sweep)(const real *M, int rows, int cols, const fused_ops *op) {
     int i = 0;
     for (; i + BLOCK <= rows; i += BLOCK) {
         const real *rows4 = M + (size_t)i * (size_t)cols;
-        for (int k = 0; k < op->n_right; k++) right_block(rows4, cols, op->x_right[k], op->y_right[k] + i);
-        for (int k = 0; k < op->n_left; k++) left_block(rows4, cols, op->x_left[k] + i, op->y_left[k]);
+        int k = 0;
+        for (; k + 2 <= op->n_right; k += 2)
+            right_block2(rows4, cols, op->x_right[k], op->y_right[k] + i, op->x_right[k + 1], op->y_right[k + 1] + i);
+        for (; k < op->n_right; k++) right_block(rows4, cols, op->x_right[k], op->y_right[k] + i);
+        for (k = 0; k + 2 <= op->n_left; k += 2)
+            left_block2(rows4, cols, op->x_left[k] + i, op->y_left[k], op->x_left[k + 1] + i, op->y_left[k + 1]);
+        for (; k < op->n_left; k++) left_block(rows4, cols, op->x_left[k] + i, op->y_left[k]);
     }
     for (; i < rows; i++) {
         const real *row = M + (size_t)i * (size_t)cols;
