@@ -106,20 +106,44 @@ static inline void left_block2(const real *M, int cols, const real *a, real *y, 
     }
 }
 
-/* Four rows at a time, every product while they are in L1 (two at once when there are
- * two of a side); then the last rows one by one. */
+/* A right and a left product at once: each row loaded once for both. */
+static inline void right_left_block(const real *M, int cols, const real *x, real *y, const real *a, real *yl) {
+    const real *r0 = M, *r1 = M + cols, *r2 = M + 2 * (size_t)cols, *r3 = M + 3 * (size_t)cols;
+    const real a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+    vec s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
+    int j = 0;
+    for (; j + VL <= cols; j += VL) {
+        vec p = load(r0 + j), q = load(r1 + j), r = load(r2 + j), s = load(r3 + j), xv = load(x + j);
+        s0 += p * xv, s1 += q * xv, s2 += r * xv, s3 += s * xv;
+        store(yl + j, load(yl + j) + ((a0 * p + a1 * q) + (a2 * r + a3 * s)));
+    }
+    real t[BLOCK] = {0};
+    for (int e = 0; e < VL; e++) t[0] += s0[e], t[1] += s1[e], t[2] += s2[e], t[3] += s3[e];
+    for (; j < cols; j++) {
+        t[0] += r0[j] * x[j], t[1] += r1[j] * x[j], t[2] += r2[j] * x[j], t[3] += r3[j] * x[j];
+        yl[j] += a0 * r0[j] + a1 * r1[j] + a2 * r2[j] + a3 * r3[j];
+    }
+    for (int b = 0; b < BLOCK; b++) y[b] += t[b];
+}
+
+/* Four rows at a time, every product while they are in L1, two at once where it can
+ * (two of a side, or one of each); then the last rows one by one. */
 MP_MULTIVERSION
 void MP_SFX(fused_sweep)(const real *M, int rows, int cols, const fused_ops *op) {
     int i = 0;
     for (; i + BLOCK <= rows; i += BLOCK) {
         const real *rows4 = M + (size_t)i * (size_t)cols;
-        int k = 0;
-        for (; k + 2 <= op->n_right; k += 2)
-            right_block2(rows4, cols, op->x_right[k], op->y_right[k] + i, op->x_right[k + 1], op->y_right[k + 1] + i);
-        for (; k < op->n_right; k++) right_block(rows4, cols, op->x_right[k], op->y_right[k] + i);
-        for (k = 0; k + 2 <= op->n_left; k += 2)
-            left_block2(rows4, cols, op->x_left[k] + i, op->y_left[k], op->x_left[k + 1] + i, op->y_left[k + 1]);
-        for (; k < op->n_left; k++) left_block(rows4, cols, op->x_left[k] + i, op->y_left[k]);
+        int r = 0, l = 0;
+        for (; r + 2 <= op->n_right; r += 2)
+            right_block2(rows4, cols, op->x_right[r], op->y_right[r] + i, op->x_right[r + 1], op->y_right[r + 1] + i);
+        for (; l + 2 <= op->n_left; l += 2)
+            left_block2(rows4, cols, op->x_left[l] + i, op->y_left[l], op->x_left[l + 1] + i, op->y_left[l + 1]);
+        if (r < op->n_right && l < op->n_left) {
+            right_left_block(rows4, cols, op->x_right[r], op->y_right[r] + i, op->x_left[l] + i, op->y_left[l]);
+            r++, l++;
+        }
+        for (; r < op->n_right; r++) right_block(rows4, cols, op->x_right[r], op->y_right[r] + i);
+        for (; l < op->n_left; l++) left_block(rows4, cols, op->x_left[l] + i, op->y_left[l]);
     }
     for (; i < rows; i++) {
         const real *row = M + (size_t)i * (size_t)cols;
