@@ -70,6 +70,7 @@ struct MP_SFX(mp_episode) {
     real *z, *ybar[L + 1], *ebar[L + 1], *vbar[L + 1], *zbar[L + 1], *hbar;
     real *right[MP_RULE_COUNT], *q[MP_RULE_COUNT], *combined[MP_LEFT_KINDS], *w[MP_LEFT_KINDS], *u[MP_LEFT_KINDS];
     real *step_right[MP_RULE_COUNT], *step_combined[MP_LEFT_KINDS]; /* for weight updates */
+    /* (right and step_right: scratch for right factors that are computed, not stored) */
     /* query batch: Y[l] is NQ x n_l (Y[0] is the input), Y[L] the softmax rows,
      * S[l] = 1 - exp(-beta Y[l]) */
     real *Y[L + 1], *S[L], *Zbar, *Ybar, *Etmp[2], *Wtmp[2], *D, *F;
@@ -228,13 +229,14 @@ static const real *left_factor(const layer_signals *s, int kind) {
     return kind == MP_LEFT_E ? s->e : s->y;
 }
 
-static void right_factor(const layer_signals *s, int kind, real *out) {
+/* A right factor: the stored signal itself, or (Oja's residual) computed into scratch. */
+static const real *right_factor(const layer_signals *s, int kind, real *scratch) {
     switch (kind) {
-    case MP_RIGHT_Y_IN: memcpy(out, s->y_in, (size_t)s->n_in * sizeof(real)); break;
-    case MP_RIGHT_E_IN: memcpy(out, s->e_in, (size_t)s->n_in * sizeof(real)); break;
-    case MP_RIGHT_OJA_RESIDUAL:
-        for (int j = 0; j < s->n_in; j++) out[j] = s->y_in[j] - s->v[j];
-        break;
+    case MP_RIGHT_Y_IN: return s->y_in;
+    case MP_RIGHT_E_IN: return s->e_in;
+    default: /* MP_RIGHT_OJA_RESIDUAL */
+        for (int j = 0; j < s->n_in; j++) scratch[j] = s->y_in[j] - s->v[j];
+        return scratch;
     }
 }
 
@@ -257,19 +259,23 @@ static void right_adjoint(episode *ep, int kind, int l, const real *rbar, real s
     }
 }
 
-/* Builds each term's right factor, and per left factor kind the combined right vector
- * sum_k sign_k theta_k right_k, so that the step's update of W_l is the sum over kinds
- * of left combined^T (rank <= 2 whatever the number of terms). Returns a bit mask of
- * the kinds in use. */
-static unsigned combine_terms(const episode *ep, const layer_signals *s, const double *theta, real *const *right,
-                              real *const *combined) {
+/* Builds each term's right factor (into right, with scratch space per term), and per
+ * left factor kind the combined right vector sum_k sign_k theta_k right_k, so that the
+ * step's update of W_l is the sum over kinds of left combined^T (rank <= 2 whatever the
+ * number of terms). Returns a bit mask of the kinds in use. */
+static unsigned combine_terms(const episode *ep, const layer_signals *s, const double *theta, real *const *scratch,
+                              const real **right, real *const *combined) {
     unsigned used = 0;
-    for (int g = 0; g < MP_LEFT_KINDS; g++) memset(combined[g], 0, (size_t)s->n_in * sizeof(real));
     for (int k = 0; k < MP_RULE_COUNT; k++) {
         if (!term_on(ep, k)) continue;
         const mp_rule_term *term = &mp_rule_pool[k];
-        right_factor(s, term->right, right[k]);
-        cblas_xaxpy(s->n_in, (real)(term->sign * theta[k]), right[k], 1, combined[term->left], 1);
+        const real c = (real)(term->sign * theta[k]);
+        real *out = combined[term->left];
+        right[k] = right_factor(s, term->right, scratch[k]);
+        if (used >> term->left & 1u)
+            cblas_xaxpy(s->n_in, c, right[k], 1, out, 1);
+        else
+            for (int j = 0; j < s->n_in; j++) out[j] = c * right[k][j];
         used |= 1u << term->left;
     }
     return used;
@@ -287,7 +293,8 @@ static real softplus_slope(real y, real s) {
  * += W_l x taken before the update was queued gets the update's share when x is given. */
 static void queue_step_update(episode *ep, int t, int l, real sign, const real *x, real *z) {
     layer_signals s = signals_at(ep, t, l);
-    unsigned used = combine_terms(ep, &s, ep->theta, ep->step_right, ep->step_combined);
+    const real *right[MP_RULE_COUNT];
+    unsigned used = combine_terms(ep, &s, ep->theta, ep->step_right, right, ep->step_combined);
     for (int g = 0; g < MP_LEFT_KINDS; g++) {
         if (!(used >> g & 1u)) continue;
         lowrank_add(&ep->Wq[l], sign, left_factor(&s, g), ep->step_combined[g]);
@@ -485,7 +492,7 @@ static void reverse_step(episode *ep, int t, double *grad) {
     for (int l = 0; l <= L; l++) {
         memset(ep->ybar[l], 0, (size_t)n[l] * sizeof(real));
         memset(ep->ebar[l], 0, (size_t)n[l] * sizeof(real));
-        memset(ep->vbar[l], 0, (size_t)ep->n_max * sizeof(real));
+        if (ep->need_v && l > 0) memset(ep->vbar[l], 0, (size_t)n[l - 1] * sizeof(real));
         ep->unwound[l] = 0;
     }
     /* 1. adjoints of the rank-one factors, from G = Wbar_{t+1}. Per left-factor kind g,
@@ -496,7 +503,8 @@ static void reverse_step(episode *ep, int t, double *grad) {
      * dL/dtheta_k = sign_k <left_g, q_k> (so W1's pseudo-gradient needs only one). */
     for (int l = 1; l <= L; l++) {
         layer_signals s = signals_at(ep, t, l);
-        unsigned used = combine_terms(ep, &s, theta, ep->right, ep->combined);
+        const real *right[MP_RULE_COUNT];
+        unsigned used = combine_terms(ep, &s, theta, ep->right, right, ep->combined);
         int need_w[MP_LEFT_KINDS] = {0};
         fused_ops op = {0};
         for (int g = 0; g < MP_LEFT_KINDS; g++) {
@@ -513,7 +521,7 @@ static void reverse_step(episode *ep, int t, double *grad) {
             for (int k = 0; k < MP_RULE_COUNT; k++)
                 if (term_on(ep, k) && mp_rule_pool[k].left == g) {
                     memset(ep->q[k], 0, (size_t)n[l] * sizeof(real));
-                    fused_right(&op, ep->right[k], ep->q[k]);
+                    fused_right(&op, right[k], ep->q[k]);
                 }
         }
         if (l == 1 && ep->gram) { /* every product is dL/dW1_{t+1} x_t */
@@ -538,7 +546,7 @@ static void reverse_step(episode *ep, int t, double *grad) {
                     cblas_xaxpy(n[l], scale, ep->q[k], 1, left_bar, 1);
                     continue;
                 }
-                grad[k] += term->sign * (double)cblas_xdot(n[l - 1], ep->w[g], 1, ep->right[k], 1);
+                grad[k] += term->sign * (double)cblas_xdot(n[l - 1], ep->w[g], 1, right[k], 1);
                 if (right_is_live(term->right, l)) right_adjoint(ep, term->right, l, ep->w[g], scale, n[l - 1]);
             }
         }
