@@ -41,7 +41,8 @@ struct MP_SFX(mp_episode) {
     mp_arch arch;
     int T_max, NQ_max, n_max;
     size_t woff[L + 2];
-    real *W, *B, *Wbar;
+    real *W, *Wbar;
+    const real *B; /* the caller's B0 during a run (fix mode; never written) */
     /* for finite-difference checks of sym mode: per-step feedback (T weight sets) */
     real *B_steps;
     int record_B_steps;
@@ -96,7 +97,6 @@ episode *MP_SFX(mp_episode_new)(const mp_arch *arch, int T_max, int NQ_max) {
     for (int l = 1; l <= L + 1; l++) ep->woff[l] = mp_arch_offset(arch, l);
     size_t nw = mp_arch_weight_count(arch);
     ep->W = mp_malloc(nw * sizeof(real));
-    ep->B = arch->sym ? NULL : mp_malloc(nw * sizeof(real));
     ep->Wbar = mp_malloc(nw * sizeof(real));
     fused_split_init(&ep->split, NULL, ep->n_max);
     for (int l = 1; l <= L; l++) {
@@ -165,7 +165,7 @@ episode *MP_SFX(mp_episode_new)(const mp_arch *arch, int T_max, int NQ_max) {
 
 void MP_SFX(mp_episode_free)(episode *ep) {
     if (!ep) return;
-    free(ep->W), free(ep->B), free(ep->Wbar), free(ep->traj);
+    free(ep->W), free(ep->Wbar), free(ep->traj);
     free(ep->gram_xx), free(ep->gram_base), free(ep->gram_d), free(ep->gram_zbar), free(ep->gram_qx);
     free(ep->W_stats);
     free(ep->z), free(ep->hbar);
@@ -716,7 +716,7 @@ int MP_SFX(mp_episode_run)(episode *ep, const real *W0, const real *B0, const do
     size_t nw = mp_arch_weight_count(&ep->arch);
     memset(out, 0, sizeof *out);
     memcpy(ep->W, W0, nw * sizeof(real));
-    if (!ep->arch.sym) memcpy(ep->B, B0, nw * sizeof(real));
+    ep->B = ep->arch.sym ? NULL : B0;
     if (T > ep->T_max || NQ > ep->NQ_max) { /* a caller's bug, never a silently shorter episode */
         fprintf(stderr, "metaplast: mp_episode_run: %d steps and %d queries exceed the work space (%d, %d)\n", T, NQ,
                 ep->T_max, ep->NQ_max);
