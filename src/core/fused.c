@@ -208,7 +208,7 @@ void MP_SFX(fused_sweep_split)(const fused_split *sp, const real *M, int rows, i
         return;
     }
     if (cols > sp->cols_max) abort(); /* a caller's bug: the work space is too small */
-    split_job job = {sp, M, rows, cols, rows / 2 / BLOCK * BLOCK, op};
+    split_job job = {sp, M, rows, cols, (rows / 2 + BLOCK - 1) / BLOCK * BLOCK, op};
     mp_worker_split(sp->worker, sweep_part, &job);
     for (int k = 0; k < op->n_left; k++) {
         real *y = op->y_left[k];
