@@ -179,15 +179,8 @@ void MP_SFX(fused_split_free)(fused_split *sp) {
 
 int MP_SFX(fused_is_split)(int rows, int cols) { return (long)rows * cols >= FUSED_SPLIT_MIN && rows >= 2 * BLOCK; }
 
-typedef struct {
-    const fused_split *sp;
-    const real *M;
-    int rows, cols, half; /* part 0: rows [0, half), part 1: [half, rows) */
-    const fused_ops *op;
-} split_job;
-
 static void sweep_part(void *arg, int part) {
-    const split_job *j = arg;
+    const fused_split_job *j = arg;
     if (part == 0) {
         fused_sweep(j->M, j->half, j->cols, j->op);
         return;
@@ -202,18 +195,33 @@ static void sweep_part(void *arg, int part) {
     fused_sweep(j->M + (size_t)j->half * (size_t)j->cols, j->rows - j->half, j->cols, &op);
 }
 
-void MP_SFX(fused_sweep_split)(const fused_split *sp, const real *M, int rows, int cols, const fused_ops *op) {
+int MP_SFX(fused_split_begin)(fused_split_job *job, const fused_split *sp, const real *M, int rows, int cols,
+                              const fused_ops *op) {
     if (!sp || !fused_is_split(rows, cols)) {
         fused_sweep(M, rows, cols, op);
-        return;
+        job->sp = NULL;
+        return 0;
     }
     if (cols > sp->cols_max) abort(); /* a caller's bug: the work space is too small */
-    split_job job = {sp, M, rows, cols, (rows / 2 + BLOCK - 1) / BLOCK * BLOCK, op};
-    mp_worker_split(sp->worker, sweep_part, &job);
-    for (int k = 0; k < op->n_left; k++) {
-        real *y = op->y_left[k];
-        const real *p = sp->partial[k];
+    *job = (fused_split_job){sp, M, rows, cols, (rows / 2 + BLOCK - 1) / BLOCK * BLOCK, op};
+    mp_worker_submit(sp->worker, sweep_part, job);
+    sweep_part(job, 0);
+    return 1;
+}
+
+void MP_SFX(fused_split_end)(const fused_split_job *job) {
+    if (!job->sp) return;
+    mp_worker_wait(job->sp->worker);
+    for (int k = 0; k < job->op->n_left; k++) {
+        real *y = job->op->y_left[k];
+        const real *p = job->sp->partial[k];
 #pragma omp simd
-        for (int c = 0; c < cols; c++) y[c] += p[c];
+        for (int c = 0; c < job->cols; c++) y[c] += p[c];
     }
+}
+
+void MP_SFX(fused_sweep_split)(const fused_split *sp, const real *M, int rows, int cols, const fused_ops *op) {
+    fused_split_job job;
+    fused_split_begin(&job, sp, M, rows, cols, op);
+    fused_split_end(&job);
 }

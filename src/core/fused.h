@@ -38,6 +38,21 @@ void MP_SFX(fused_split_free)(fused_split *sp);
  * sums the halves' contributions in a fixed order, so the result does not depend on
  * whether a worker exists. */
 void MP_SFX(fused_sweep_split)(const fused_split *sp, const real *M, int rows, int cols, const fused_ops *op);
+/* fused_sweep_split in two calls, so that the caller can work between them while the
+ * worker sweeps its half: begin sweeps the caller's half (or, unsplit, everything);
+ * until end returns, op's outputs are incomplete. Work done between them must not
+ * touch op's right outputs. */
+typedef struct {
+    const fused_split *sp; /* NULL: nothing was split */
+    const real *M;
+    int rows, cols, half;  /* part 0: rows [0, half), part 1: [half, rows) */
+    const fused_ops *op;
+} fused_split_job;
+int MP_SFX(fused_split_begin)(fused_split_job *job, const fused_split *sp, const real *M, int rows, int cols,
+                              const fused_ops *op);
+void MP_SFX(fused_split_end)(const fused_split_job *job);
+#define fused_split_begin MP_SFX(fused_split_begin)
+#define fused_split_end MP_SFX(fused_split_end)
 /* 1 when fused_sweep_split splits a matrix of this shape. */
 int MP_SFX(fused_is_split)(int rows, int cols);
 #define fused_split_init MP_SFX(fused_split_init)

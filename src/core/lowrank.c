@@ -53,11 +53,17 @@ void lowrank_add(lowrank *m, real scale, const real *u, const real *v) {
 }
 
 void lowrank_products(lowrank *m, const fused_ops *op) {
-    fused_sweep_split(m->split, m->base, m->rows, m->cols, op);
-    if (m->n == 0) return;
+    fused_split_job job;
+    fused_split_begin(&job, m->split, m->base, m->rows, m->cols, op);
+    if (m->n == 0) {
+        fused_split_end(&job);
+        return;
+    }
     /* M x = base x + U^T (V x) and M^T x = base^T x + V^T (U x), with U and V (n rows
      * each) swept like any matrix: three small sweeps instead of two BLAS calls per
-     * product, whose call overhead dominated at these sizes */
+     * product, whose call overhead dominated at these sizes. The first two run while the
+     * worker sweeps its half of the base (they add to left outputs only, which the worker
+     * does not touch); the third adds to the right outputs, after it. */
     fused_ops on_u = {0}, on_v = {0}, back_u = {0};
     for (int k = 0; k < op->n_left; k++) {
         real *d = m->coef + (size_t)k * (size_t)m->cap;
@@ -73,5 +79,6 @@ void lowrank_products(lowrank *m, const fused_ops *op) {
     }
     fused_sweep(m->U, m->n, m->rows, &on_u);
     fused_sweep(m->V, m->n, m->cols, &on_v);
+    fused_split_end(&job);
     fused_sweep(m->U, m->n, m->rows, &back_u);
 }
