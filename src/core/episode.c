@@ -37,6 +37,10 @@ static int queue_capacity(int rows, int cols) { return (long)rows * cols >= FUSE
 
 typedef struct MP_SFX(mp_episode) episode;
 
+typedef struct {
+    real *right[MP_RULE_COUNT], *q[MP_RULE_COUNT], *combined[MP_LEFT_KINDS], *w[MP_LEFT_KINDS], *u[MP_LEFT_KINDS];
+} adjoint_scratch;
+
 struct MP_SFX(mp_episode) {
     mp_arch arch;
     int T_max, NQ_max, n_max;
@@ -69,7 +73,10 @@ struct MP_SFX(mp_episode) {
     int unwound[L + 1]; /* reverse sweep: W_l already unwound to this step */
     /* per-step scratch */
     real *z, *ybar[L + 1], *ebar[L + 1], *vbar[L + 1], *zbar[L + 1], *hbar;
-    real *right[MP_RULE_COUNT], *q[MP_RULE_COUNT], *combined[MP_LEFT_KINDS], *w[MP_LEFT_KINDS], *u[MP_LEFT_KINDS];
+    /* the rank-one adjoints' scratch: adj[0] for the caller's thread, adj[1] for the
+     * input layer's on the worker, which also adds its left adjoints into ebar1_w, ybar1_w */
+    adjoint_scratch adj[2];
+    real *ebar1_w, *ybar1_w;
     real *step_right[MP_RULE_COUNT], *step_combined[MP_LEFT_KINDS]; /* for weight updates */
     /* (right and step_right: scratch for right factors that are computed, not stored) */
     /* query batch: Y[l] is NQ x n_l (Y[0] is the input), Y[L] the softmax rows,
@@ -138,17 +145,19 @@ episode *MP_SFX(mp_episode_new)(const mp_arch *arch, int T_max, int NQ_max) {
         ep->vbar[l] = mp_malloc(nm * sizeof(real));
         ep->zbar[l] = mp_malloc(nm * sizeof(real));
     }
-    for (int k = 0; k < MP_RULE_COUNT; k++) {
-        ep->right[k] = mp_malloc(nm * sizeof(real));
-        ep->q[k] = mp_malloc(nm * sizeof(real));
-        ep->step_right[k] = mp_malloc(nm * sizeof(real));
+    for (int a = 0; a < 2; a++) {
+        adjoint_scratch *sc = &ep->adj[a];
+        for (int k = 0; k < MP_RULE_COUNT; k++) sc->right[k] = mp_malloc(nm * sizeof(real)), sc->q[k] = mp_malloc(nm * sizeof(real));
+        for (int g = 0; g < MP_LEFT_KINDS; g++) {
+            sc->combined[g] = mp_malloc(nm * sizeof(real));
+            sc->w[g] = mp_malloc(nm * sizeof(real));
+            sc->u[g] = mp_malloc(nm * sizeof(real));
+        }
     }
-    for (int g = 0; g < MP_LEFT_KINDS; g++) {
-        ep->combined[g] = mp_malloc(nm * sizeof(real));
-        ep->step_combined[g] = mp_malloc(nm * sizeof(real));
-        ep->w[g] = mp_malloc(nm * sizeof(real));
-        ep->u[g] = mp_malloc(nm * sizeof(real));
-    }
+    ep->ebar1_w = mp_malloc((size_t)arch->n[1] * sizeof(real));
+    ep->ybar1_w = mp_malloc((size_t)arch->n[1] * sizeof(real));
+    for (int k = 0; k < MP_RULE_COUNT; k++) ep->step_right[k] = mp_malloc(nm * sizeof(real));
+    for (int g = 0; g < MP_LEFT_KINDS; g++) ep->step_combined[g] = mp_malloc(nm * sizeof(real));
     size_t nq = (size_t)(NQ_max > 0 ? NQ_max : 1);
     for (int l = 1; l <= L; l++) ep->Y[l] = mp_malloc(nq * (size_t)arch->n[l] * sizeof(real));
     for (int l = 0; l < L; l++) ep->S[l] = mp_malloc(nq * (size_t)arch->n[l] * sizeof(real));
@@ -172,8 +181,14 @@ void MP_SFX(mp_episode_free)(episode *ep) {
     for (int l = 0; l <= L; l++) free(ep->ybar[l]), free(ep->ebar[l]), free(ep->vbar[l]), free(ep->zbar[l]);
     for (int l = 1; l <= L; l++) lowrank_free(&ep->Wq[l]), lowrank_free(&ep->Wbar_q[l]);
     fused_split_free(&ep->split);
-    for (int k = 0; k < MP_RULE_COUNT; k++) free(ep->right[k]), free(ep->q[k]), free(ep->step_right[k]);
-    for (int g = 0; g < MP_LEFT_KINDS; g++) free(ep->combined[g]), free(ep->step_combined[g]), free(ep->w[g]), free(ep->u[g]);
+    for (int a = 0; a < 2; a++) {
+        adjoint_scratch *sc = &ep->adj[a];
+        for (int k = 0; k < MP_RULE_COUNT; k++) free(sc->right[k]), free(sc->q[k]);
+        for (int g = 0; g < MP_LEFT_KINDS; g++) free(sc->combined[g]), free(sc->w[g]), free(sc->u[g]);
+    }
+    free(ep->ebar1_w), free(ep->ybar1_w);
+    for (int k = 0; k < MP_RULE_COUNT; k++) free(ep->step_right[k]);
+    for (int g = 0; g < MP_LEFT_KINDS; g++) free(ep->step_combined[g]);
     for (int l = 1; l <= L; l++) free(ep->Y[l]);
     for (int l = 0; l < L; l++) free(ep->S[l]);
     free(ep->Zbar), free(ep->Ybar), free(ep->D), free(ep->F);
@@ -483,11 +498,96 @@ static lowrank *W_at_step(episode *ep, int t, int l) {
     return &ep->Wq[l];
 }
 
+/* Step t, layer l: the adjoints of the update's rank-one factors, from G = Wbar_{t+1}.
+ * Per left-factor kind g, the update is left_g combined_g^T: left_g's adjoint (added to
+ * left_bar[g]) is G combined_g, and when some right factor depends on the weights,
+ * w_g = G^T left_g gives both the right factors' adjoints and dL/dtheta_k = sign_k
+ * <w_g, right_k>: two products per kind, however many terms share it. Otherwise one
+ * product per term, q_k = G right_k, gives dL/dtheta_k = sign_k <left_g, q_k> (so W1's
+ * pseudo-gradient needs only one). */
+static void rank_one_adjoints(episode *ep, int t, int l, const adjoint_scratch *sc, const fused_split *split,
+                              real *const *left_bar, double *grad) {
+    const int *n = ep->arch.n;
+    const double *theta = ep->theta;
+    layer_signals s = signals_at(ep, t, l);
+    const real *right[MP_RULE_COUNT];
+    unsigned used = combine_terms(ep, &s, theta, sc->right, right, sc->combined);
+    int need_w[MP_LEFT_KINDS] = {0};
+    fused_ops op = {0};
+    for (int g = 0; g < MP_LEFT_KINDS; g++) {
+        if (!(used >> g & 1u)) continue;
+        for (int k = 0; k < MP_RULE_COUNT; k++)
+            need_w[g] |= term_on(ep, k) && mp_rule_pool[k].left == g && right_is_live(mp_rule_pool[k].right, l);
+        if (need_w[g]) {
+            memset(sc->w[g], 0, (size_t)n[l - 1] * sizeof(real));
+            memset(sc->u[g], 0, (size_t)n[l] * sizeof(real));
+            fused_left(&op, left_factor(&s, g), sc->w[g]);
+            fused_right(&op, sc->combined[g], sc->u[g]);
+            continue;
+        }
+        for (int k = 0; k < MP_RULE_COUNT; k++)
+            if (term_on(ep, k) && mp_rule_pool[k].left == g) {
+                memset(sc->q[k], 0, (size_t)n[l] * sizeof(real));
+                fused_right(&op, right[k], sc->q[k]);
+            }
+    }
+    if (l == 1 && ep->gram) { /* every product is dL/dW1_{t+1} x_t */
+        for (int k = 0; k < op.n_right; k++)
+            if (k == 0)
+                gram_reverse_product(ep, t, op.y_right[0]);
+            else
+                memcpy(op.y_right[k], op.y_right[0], (size_t)n[1] * sizeof(real));
+    } else {
+        lowrank_products_split(&ep->Wbar_q[l], &op, split);
+    }
+    for (int g = 0; g < MP_LEFT_KINDS; g++) {
+        if (!(used >> g & 1u)) continue;
+        if (need_w[g]) cblas_xaxpy(n[l], 1, sc->u[g], 1, left_bar[g], 1);
+        for (int k = 0; k < MP_RULE_COUNT; k++) {
+            if (!term_on(ep, k) || mp_rule_pool[k].left != g) continue;
+            const mp_rule_term *term = &mp_rule_pool[k];
+            real scale = (real)(term->sign * theta[k]);
+            if (!need_w[g]) {
+                grad[k] += term->sign * (double)cblas_xdot(n[l], left_factor(&s, g), 1, sc->q[k], 1);
+                cblas_xaxpy(n[l], scale, sc->q[k], 1, left_bar[g], 1);
+                continue;
+            }
+            grad[k] += term->sign * (double)cblas_xdot(n[l - 1], sc->w[g], 1, right[k], 1);
+            if (right_is_live(term->right, l)) right_adjoint(ep, term->right, l, sc->w[g], scale, n[l - 1]);
+        }
+    }
+}
+
+/* v_l = W_l^T y_l: its adjoint reaches y_l through W_t, and W_l. */
+static void v_adjoint(episode *ep, int t, int l) {
+    if (!ep->need_v) return;
+    fused_ops ov = {0};
+    fused_right(&ov, ep->vbar[l], ep->ybar[l]);
+    lowrank_products(W_at_step(ep, t, l), &ov);
+    lowrank_add(&ep->Wbar_q[l], 1, step_vec(ep, t, ep->off_y[l]), ep->vbar[l]);
+}
+
+/* The input layer's rank-one adjoints as a worker's job: its own scratch, its left
+ * adjoints into ebar1_w and ybar1_w (the caller's layer 2 adds to ebar1 and ybar1
+ * meanwhile), its dL/dtheta into its own sums; W1's products unsplit (this is the
+ * worker). Its right adjoints go to ebar0 and vbar1, which no other layer touches. */
+typedef struct {
+    episode *ep;
+    int t;
+    double *grad;
+} layer1_job;
+
+static void layer1_part(void *arg, int part) {
+    const layer1_job *j = arg;
+    if (part != 1) return;
+    real *left_bar[MP_LEFT_KINDS] = {[MP_LEFT_E] = j->ep->ebar1_w, [MP_LEFT_Y] = j->ep->ybar1_w};
+    rank_one_adjoints(j->ep, j->t, 1, &j->ep->adj[1], NULL, left_bar, j->grad);
+}
+
 /* On entry W = W_{t+1} (the layers the sweep reads) and Wbar = dL/dW_{t+1}; on exit
  * the same one step earlier. dL/dtheta gets this step's contribution in grad. */
 static void reverse_step(episode *ep, int t, double *grad) {
     const int *n = ep->arch.n;
-    const double *theta = ep->theta;
     const real beta = (real)MP_SOFTPLUS_BETA;
     for (int l = 0; l <= L; l++) {
         memset(ep->ybar[l], 0, (size_t)n[l] * sizeof(real));
@@ -495,67 +595,26 @@ static void reverse_step(episode *ep, int t, double *grad) {
         if (ep->need_v && l > 0) memset(ep->vbar[l], 0, (size_t)n[l - 1] * sizeof(real));
         ep->unwound[l] = 0;
     }
-    /* 1. adjoints of the rank-one factors, from G = Wbar_{t+1}. Per left-factor kind g,
-     * the update is left_g combined_g^T: left_g's adjoint is G combined_g, and when some
-     * right factor depends on the weights, w_g = G^T left_g gives both the right factors'
-     * adjoints and dL/dtheta_k = sign_k <w_g, right_k>: two products per kind, however
-     * many terms share it. Otherwise one product per term, q_k = G right_k, gives
-     * dL/dtheta_k = sign_k <left_g, q_k> (so W1's pseudo-gradient needs only one). */
-    for (int l = 1; l <= L; l++) {
-        layer_signals s = signals_at(ep, t, l);
-        const real *right[MP_RULE_COUNT];
-        unsigned used = combine_terms(ep, &s, theta, ep->right, right, ep->combined);
-        int need_w[MP_LEFT_KINDS] = {0};
-        fused_ops op = {0};
-        for (int g = 0; g < MP_LEFT_KINDS; g++) {
-            if (!(used >> g & 1u)) continue;
-            for (int k = 0; k < MP_RULE_COUNT; k++)
-                need_w[g] |= term_on(ep, k) && mp_rule_pool[k].left == g && right_is_live(mp_rule_pool[k].right, l);
-            if (need_w[g]) {
-                memset(ep->w[g], 0, (size_t)n[l - 1] * sizeof(real));
-                memset(ep->u[g], 0, (size_t)n[l] * sizeof(real));
-                fused_left(&op, left_factor(&s, g), ep->w[g]);
-                fused_right(&op, ep->combined[g], ep->u[g]);
-                continue;
-            }
-            for (int k = 0; k < MP_RULE_COUNT; k++)
-                if (term_on(ep, k) && mp_rule_pool[k].left == g) {
-                    memset(ep->q[k], 0, (size_t)n[l] * sizeof(real));
-                    fused_right(&op, right[k], ep->q[k]);
-                }
-        }
-        if (l == 1 && ep->gram) { /* every product is dL/dW1_{t+1} x_t */
-            for (int k = 0; k < op.n_right; k++)
-                if (k == 0)
-                    gram_reverse_product(ep, t, op.y_right[0]);
-                else
-                    memcpy(op.y_right[k], op.y_right[0], (size_t)n[1] * sizeof(real));
-        } else {
-            lowrank_products(&ep->Wbar_q[l], &op);
-        }
-        for (int g = 0; g < MP_LEFT_KINDS; g++) {
-            if (!(used >> g & 1u)) continue;
-            real *left_bar = g == MP_LEFT_E ? ep->ebar[l] : ep->ybar[l];
-            if (need_w[g]) cblas_xaxpy(n[l], 1, ep->u[g], 1, left_bar, 1);
-            for (int k = 0; k < MP_RULE_COUNT; k++) {
-                if (!term_on(ep, k) || mp_rule_pool[k].left != g) continue;
-                const mp_rule_term *term = &mp_rule_pool[k];
-                real scale = (real)(term->sign * theta[k]);
-                if (!need_w[g]) {
-                    grad[k] += term->sign * (double)cblas_xdot(n[l], left_factor(&s, g), 1, ep->q[k], 1);
-                    cblas_xaxpy(n[l], scale, ep->q[k], 1, left_bar, 1);
-                    continue;
-                }
-                grad[k] += term->sign * (double)cblas_xdot(n[l - 1], ep->w[g], 1, right[k], 1);
-                if (right_is_live(term->right, l)) right_adjoint(ep, term->right, l, ep->w[g], scale, n[l - 1]);
-            }
-        }
-        if (ep->need_v) { /* v_l = W_l^T y_l: its adjoint reaches y_l through W_t, and W_l */
-            fused_ops ov = {0};
-            fused_right(&ov, ep->vbar[l], ep->ybar[l]);
-            lowrank_products(W_at_step(ep, t, l), &ov);
-            lowrank_add(&ep->Wbar_q[l], 1, s.y, ep->vbar[l]);
-        }
+    /* 1. adjoints of the rank-one factors, layer by layer (rank_one_adjoints); the input
+     * layer's, the largest, on the worker while this thread does the others */
+    int layer1_apart = !ep->gram && fused_is_split(n[1], n[0]);
+    double grad1[MP_THETAS] = {0};
+    layer1_job job = {ep, t, grad1};
+    if (layer1_apart) {
+        memset(ep->ebar1_w, 0, (size_t)n[1] * sizeof(real));
+        memset(ep->ybar1_w, 0, (size_t)n[1] * sizeof(real));
+        mp_worker_submit(ep->split.worker, layer1_part, &job);
+    }
+    for (int l = layer1_apart ? 2 : 1; l <= L; l++) {
+        real *left_bar[MP_LEFT_KINDS] = {[MP_LEFT_E] = ep->ebar[l], [MP_LEFT_Y] = ep->ybar[l]};
+        rank_one_adjoints(ep, t, l, &ep->adj[0], ep->Wbar_q[l].split, left_bar, grad);
+        v_adjoint(ep, t, l);
+    }
+    if (layer1_apart) {
+        mp_worker_wait(ep->split.worker);
+        for (int j = 0; j < n[1]; j++) ep->ebar[1][j] += ep->ebar1_w[j], ep->ybar[1][j] += ep->ybar1_w[j];
+        for (int k = 0; k < MP_THETAS; k++) grad[k] += grad1[k];
+        v_adjoint(ep, t, 1);
     }
     /* 2. error chain, bottom up: e_l = h_l * s_l, h_l = B_{l+1}^T e_{l+1}; B constant */
     for (int l = ep->e_lo; l < L; l++) {

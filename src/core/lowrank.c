@@ -52,9 +52,11 @@ void lowrank_add(lowrank *m, real scale, const real *u, const real *v) {
     m->n++;
 }
 
-void lowrank_products(lowrank *m, const fused_ops *op) {
+void lowrank_products(lowrank *m, const fused_ops *op) { lowrank_products_split(m, op, m->split); }
+
+void lowrank_products_split(lowrank *m, const fused_ops *op, const fused_split *split) {
     fused_split_job job;
-    fused_split_begin(&job, m->split, m->base, m->rows, m->cols, op);
+    fused_split_begin(&job, split, m->base, m->rows, m->cols, op);
     if (m->n == 0) {
         fused_split_end(&job);
         return;

@@ -27,6 +27,8 @@ void MP_SFX(lowrank_flush)(lowrank *m);
 void MP_SFX(lowrank_clear)(lowrank *m);
 /* Every product of op with M: one sweep over the base plus the queued terms. */
 void MP_SFX(lowrank_products)(lowrank *m, const fused_ops *op);
+/* The same, shared with split's worker instead of m's (NULL: all in the caller). */
+void MP_SFX(lowrank_products_split)(lowrank *m, const fused_ops *op, const fused_split *split);
 
 #define lowrank_init MP_SFX(lowrank_init)
 #define lowrank_free MP_SFX(lowrank_free)
@@ -34,5 +36,6 @@ void MP_SFX(lowrank_products)(lowrank *m, const fused_ops *op);
 #define lowrank_flush MP_SFX(lowrank_flush)
 #define lowrank_clear MP_SFX(lowrank_clear)
 #define lowrank_products MP_SFX(lowrank_products)
+#define lowrank_products_split MP_SFX(lowrank_products_split)
 
 #endif
