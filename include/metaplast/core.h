@@ -17,11 +17,11 @@
 
 /* When every term's right factor at the input layer is the input (the default rule),
  * an episode object made for at most this many steps keeps the inputs' T x T Gram
- * matrix (4 MB in float at the limit) and never sweeps W1; beyond it, W1 is held like
+ * matrix (1.4 MB in float at the limit) and never sweeps W1; beyond it, W1 is held like
  * the other layers. Both give the same numbers up to rounding. The Gram matrix costs
- * T^2 n0 / 2 multiply-adds: measured, Gram mode and the queued W1 take the same time at
- * T = 1000, and Gram mode 15% more at T = 2000. */
-#define MP_GRAM_T_MAX 1024
+ * T^2 n0 / 2 multiply-adds: measured (A/B medians, tests/bench/ab.sh), Gram mode is 14%
+ * faster at T = 500 and the queued W1 10% faster at T = 750, 16% at T = 1000. */
+#define MP_GRAM_T_MAX 600
 
 /* Shape of the network and of its rule: precision independent. */
 typedef struct {
