@@ -77,8 +77,9 @@ struct MP_SFX(mp_episode) {
      * input layer's on the worker, which also adds its left adjoints into ebar1_w, ybar1_w */
     adjoint_scratch adj[2];
     real *ebar1_w, *ybar1_w;
-    real *step_right[MP_RULE_COUNT], *step_combined[MP_LEFT_KINDS]; /* for weight updates */
-    /* (right and step_right: scratch for right factors that are computed, not stored) */
+    /* the weight updates' scratch (step_right, like adj[].right: for right factors that
+     * are computed, not stored) */
+    real *step_right[MP_RULE_COUNT], *step_combined[MP_LEFT_KINDS];
     /* query batch: Y[l] is NQ x n_l (Y[0] is the input), Y[L] the softmax rows,
      * S[l] = 1 - exp(-beta Y[l]) */
     real *Y[L + 1], *S[L], *Zbar, *Ybar, *Etmp[2], *Wtmp[2], *D, *F;
@@ -147,7 +148,10 @@ episode *MP_SFX(mp_episode_new)(const mp_arch *arch, int T_max, int NQ_max) {
     }
     for (int a = 0; a < 2; a++) {
         adjoint_scratch *sc = &ep->adj[a];
-        for (int k = 0; k < MP_RULE_COUNT; k++) sc->right[k] = mp_malloc(nm * sizeof(real)), sc->q[k] = mp_malloc(nm * sizeof(real));
+        for (int k = 0; k < MP_RULE_COUNT; k++) {
+            sc->right[k] = mp_malloc(nm * sizeof(real));
+            sc->q[k] = mp_malloc(nm * sizeof(real));
+        }
         for (int g = 0; g < MP_LEFT_KINDS; g++) {
             sc->combined[g] = mp_malloc(nm * sizeof(real));
             sc->w[g] = mp_malloc(nm * sizeof(real));

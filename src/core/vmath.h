@@ -36,14 +36,18 @@ static inline float vm_exp(float x) {
     float kf = (x * 1.44269504f + shifter) - shifter;
     float r = x - kf * 0.693145751953125f; /* ln 2 in two parts: the first is exact in k * */
     r = r - kf * 1.42860677e-06f;
-    float p = 1 + r * (1 + r * (1.0f / 2 + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720 + r * (1.0f / 5040)))))));
+    float p = 1.0f / 720 + r * (1.0f / 5040);
+    p = 1.0f / 24 + r * (1.0f / 120 + r * p);
+    p = 1 + r * (1 + r * (1.0f / 2 + r * (1.0f / 6 + r * p)));
     int32_t k = (int32_t)kf, k1 = k / 2;
     return p * vm_pow2i(k1) * vm_pow2i(k - k1);
 }
 
 /* e^x - 1: near 0 its own Taylor polynomial (exp(x) - 1 would cancel), else exp - 1. */
 static inline float vm_expm1(float x) {
-    float small = x * (1 + x * (1.0f / 2 + x * (1.0f / 6 + x * (1.0f / 24 + x * (1.0f / 120 + x * (1.0f / 720 + x * (1.0f / 5040 + x * (1.0f / 40320))))))));
+    float small = 1.0f / 720 + x * (1.0f / 5040 + x * (1.0f / 40320));
+    small = 1.0f / 24 + x * (1.0f / 120 + x * small);
+    small = x * (1 + x * (1.0f / 2 + x * (1.0f / 6 + x * small)));
     return fabsf(x) < 0.34657359f ? small : vm_exp(x) - 1;
 }
 
@@ -51,7 +55,8 @@ static inline float vm_expm1(float x) {
  * to s^15 (remainder < 2e-9 relative). */
 static inline float vm_log1p_unit(float t) {
     float s = t / (2 + t), s2 = s * s;
-    float p = 1 + s2 * (1.0f / 3 + s2 * (1.0f / 5 + s2 * (1.0f / 7 + s2 * (1.0f / 9 + s2 * (1.0f / 11 + s2 * (1.0f / 13 + s2 * (1.0f / 15)))))));
+    float p = 1.0f / 11 + s2 * (1.0f / 13 + s2 * (1.0f / 15));
+    p = 1 + s2 * (1.0f / 3 + s2 * (1.0f / 5 + s2 * (1.0f / 7 + s2 * (1.0f / 9 + s2 * p))));
     return 2 * s * p;
 }
 
