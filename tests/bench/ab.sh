@@ -27,11 +27,14 @@ data=${METAPLAST_BENCH_DATA:-$src/../shared/data}
 [ -r "$data/emnist/emnist-bymerge-test-images-idx3-ubyte.gz" ] ||
     die "no EMNIST bymerge in $data/emnist (set METAPLAST_BENCH_DATA)"
 
+# shellcheck source=tests/bench/median.sh
+. "$src/tests/bench/median.sh"
+
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# median_ms BINARY FLAGS...: runs it, prints the median episode time in ms
-median_ms() {
+# run_median_ms BINARY FLAGS...: runs it, prints the median episode time in ms
+run_median_ms() {
     local bin=$1
     shift
     rm -rf "$tmp/res"
@@ -40,9 +43,8 @@ median_ms() {
         cat "$tmp/log" >&2
         die "$bin failed"
     }
-    awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "seconds") c = i; next }
-             NR > 3 { print $c * 1000 }' "$tmp"/res/*/metrics.csv | sort -g |
-        awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+    local csv=("$tmp"/res/*/metrics.csv)
+    episode_median_ms "${csv[0]}" 2
 }
 
 echo "A: $a"
@@ -50,11 +52,10 @@ echo "B: $b"
 echo "flags: --episodes $episodes $*"
 ratios=()
 for r in $(seq "$rounds"); do
-    ma=$(median_ms "$a" "$@")
-    mb=$(median_ms "$b" "$@")
+    ma=$(run_median_ms "$a" "$@")
+    mb=$(run_median_ms "$b" "$@")
     ratio=$(awk -v a="$ma" -v b="$mb" 'BEGIN { printf "%.3f", b / a }')
     ratios+=("$ratio")
     printf "round %d: A %8.2f ms  B %8.2f ms  B/A %s\n" "$r" "$ma" "$mb" "$ratio"
 done
-printf "%s\n" "${ratios[@]}" | sort -g | awk '{ v[NR] = $1 } END {
-    printf "median B/A over %d rounds: %s\n", NR, NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+echo "median B/A over $rounds rounds: $(printf "%s\n" "${ratios[@]}" | median)"

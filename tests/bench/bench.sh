@@ -37,6 +37,9 @@ for prog in metaplast make_test_data roofline; do
 done
 [ -x /usr/bin/time ] || die "/usr/bin/time (GNU time) is missing: apt-get install time"
 
+# shellcheck source=tests/bench/median.sh
+. "$src/tests/bench/median.sh"
+
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -79,15 +82,6 @@ roof_us=$(sed -n 's/^roofline 1 thread: \([0-9.]*\) us$/\1/p' "$tmp/roofline.txt
 [ -n "$roof_us" ] || die "roofline printed no 1-thread figure"
 
 # --- metaplast, one configuration at a time ----------------------------------
-# Median over the episodes after the warm-up of the `seconds` column, in ms.
-median_ms() {
-    awk -F, -v skip="$WARMUP_EPISODES" '
-        NR == 1 { for (i = 1; i <= NF; i++) if ($i == "seconds") c = i; next }
-        c && NR > 1 + skip { print $c * 1000 }
-        END { if (!c) exit 1 }' "$1" | sort -g |
-        awk '{ v[NR] = $1 } END { if (!NR) exit 1; print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
 # run ID EPISODES FLAGS...: runs metaplast, sets ms[ID], mk[ID] (= M*K) and rss_kb[ID]
 declare -A ms mk rss_kb wall
 run() {
@@ -102,7 +96,8 @@ run() {
     }
     local dir
     dir=$(find "$tmp/res/$id" -mindepth 1 -maxdepth 1 -type d)
-    ms[$id]=$(median_ms "$dir/metrics.csv") || die "$dir/metrics.csv has no 'seconds' column or too few episodes"
+    ms[$id]=$(episode_median_ms "$dir/metrics.csv" "$WARMUP_EPISODES") ||
+        die "$dir/metrics.csv has no 'seconds' column or too few episodes"
     local M K
     M=$(sed -n 's/^M : //p' "$dir/args.txt")
     K=$(sed -n 's/^K : //p' "$dir/args.txt")
