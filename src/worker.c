@@ -109,11 +109,6 @@ void mp_worker_submit(mp_worker *w, mp_job job, void *arg) {
 }
 
 void mp_worker_split(mp_worker *w, mp_job job, void *arg) {
-    if (!w) {
-        job(arg, 0);
-        job(arg, 1);
-        return;
-    }
     mp_worker_submit(w, job, arg);
     job(arg, 0);
     mp_worker_wait(w);

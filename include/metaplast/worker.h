@@ -14,7 +14,7 @@ int mp_worker_cpus(void);
 mp_worker *mp_worker_start(void);
 void mp_worker_stop(mp_worker *w);
 /* Runs job(arg, 1) on the worker and job(arg, 0) here; returns when both are done.
- * With w NULL: job(arg, 0), then job(arg, 1). */
+ * With w NULL: job(arg, 1), then job(arg, 0). */
 void mp_worker_split(mp_worker *w, mp_job job, void *arg);
 /* Starts job(arg, 1) on the worker and returns (w NULL: runs it here, now). A job still
  * running is waited for first. */

@@ -195,18 +195,17 @@ static void sweep_part(void *arg, int part) {
     fused_sweep(j->M + (size_t)j->half * (size_t)j->cols, j->rows - j->half, j->cols, &op);
 }
 
-int MP_SFX(fused_split_begin)(fused_split_job *job, const fused_split *sp, const real *M, int rows, int cols,
-                              const fused_ops *op) {
+void MP_SFX(fused_split_begin)(fused_split_job *job, const fused_split *sp, const real *M, int rows, int cols,
+                               const fused_ops *op) {
     if (!sp || !fused_is_split(rows, cols)) {
         fused_sweep(M, rows, cols, op);
         job->sp = NULL;
-        return 0;
+        return;
     }
     if (cols > sp->cols_max) abort(); /* a caller's bug: the work space is too small */
     *job = (fused_split_job){sp, M, rows, cols, (rows / 2 + BLOCK - 1) / BLOCK * BLOCK, op};
     mp_worker_submit(sp->worker, sweep_part, job);
     sweep_part(job, 0);
-    return 1;
 }
 
 void MP_SFX(fused_split_end)(const fused_split_job *job) {

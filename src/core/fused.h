@@ -48,8 +48,8 @@ typedef struct {
     int rows, cols, half;  /* part 0: rows [0, half), part 1: [half, rows) */
     const fused_ops *op;
 } fused_split_job;
-int MP_SFX(fused_split_begin)(fused_split_job *job, const fused_split *sp, const real *M, int rows, int cols,
-                              const fused_ops *op);
+void MP_SFX(fused_split_begin)(fused_split_job *job, const fused_split *sp, const real *M, int rows, int cols,
+                               const fused_ops *op);
 void MP_SFX(fused_split_end)(const fused_split_job *job);
 #define fused_split_begin MP_SFX(fused_split_begin)
 #define fused_split_end MP_SFX(fused_split_end)
