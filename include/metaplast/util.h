@@ -24,4 +24,8 @@ void *mp_calloc_check(size_t count, size_t size, const char *file, int line);
 #define mp_malloc(size) mp_malloc_check((size), __FILE__, __LINE__)
 #define mp_calloc(count, size) mp_calloc_check((count), (size), __FILE__, __LINE__)
 
+/* fopen for a file that must be a regular file: a FIFO, a device or a directory is
+ * refused at once (never blocks), with a message naming path. NULL on failure. */
+FILE *mp_fopen_regular(const char *path, const char *mode, mp_err *err);
+
 #endif
