@@ -60,6 +60,8 @@ size_t mp_checkpoint_encode(const mp_checkpoint *ck, uint8_t *buf) {
     for (int k = 0; k < MP_THETAS; k++) p = put_f64(p, ck->adam_v[k]);
     p = put_u64(p, (uint64_t)ck->adam_step);
     for (int i = 0; i < 4; i++) p = put_u64(p, ck->rng.s[i]);
+    memcpy(p, ck->binding, MP_CHECKPOINT_BINDING);
+    p += MP_CHECKPOINT_BINDING;
     p = put_u32(p, crc_of(buf, (size_t)(p - buf)));
     return (size_t)(p - buf);
 }
@@ -70,13 +72,15 @@ int mp_checkpoint_decode(const uint8_t *bytes, size_t n, const char *name, mp_ch
     if (n < sizeof magic + 8) return mp_errf(err, "%s: damaged checkpoint: truncated to %zu bytes", name, n);
     const uint8_t *p = bytes + sizeof magic;
     uint32_t version = get_u32(&p), length = get_u32(&p);
-    if (version != MP_CHECKPOINT_VERSION)
-        return mp_errf(err, "%s: checkpoint version %u, this metaplast reads version %d", name, version,
+    if (version != MP_CHECKPOINT_VERSION && version != 1)
+        return mp_errf(err, "%s: checkpoint version %u, this metaplast reads versions 1 and %d", name, version,
                        MP_CHECKPOINT_VERSION);
-    if (length != MP_CHECKPOINT_PAYLOAD || n != MP_CHECKPOINT_SIZE)
-        return mp_errf(err, "%s: damaged checkpoint: %s%zu bytes, expected %d", name,
-                       n > MP_CHECKPOINT_SIZE ? "more than " : "", n > MP_CHECKPOINT_SIZE ? n - 1 : n,
-                       MP_CHECKPOINT_SIZE);
+    /* version 1 (metaplast 0.1 before the binding) is version 2 without its last field */
+    size_t payload = version == 1 ? MP_CHECKPOINT_PAYLOAD - MP_CHECKPOINT_BINDING : MP_CHECKPOINT_PAYLOAD;
+    size_t size = version == 1 ? MP_CHECKPOINT_SIZE - MP_CHECKPOINT_BINDING : MP_CHECKPOINT_SIZE;
+    if (length != payload || n != size)
+        return mp_errf(err, "%s: damaged checkpoint: %s%zu bytes, expected %zu", name,
+                       n > size ? "more than " : "", n > size ? n - 1 : n, size);
     const uint8_t *end = bytes + n - 4, *q = end;
     if (get_u32(&q) != crc_of(bytes, (size_t)(end - bytes)))
         return mp_errf(err, "%s: damaged checkpoint: checksum mismatch", name);
@@ -87,6 +91,15 @@ int mp_checkpoint_decode(const uint8_t *bytes, size_t n, const char *name, mp_ch
     for (int k = 0; k < MP_THETAS; k++) c.adam_v[k] = get_f64(&p);
     c.adam_step = (long)get_u64(&p);
     for (int i = 0; i < 4; i++) c.rng.s[i] = get_u64(&p);
+    memset(c.binding, 0, sizeof c.binding);
+    if (version != 1) {
+        memcpy(c.binding, p, MP_CHECKPOINT_BINDING);
+        size_t len = strnlen(c.binding, MP_CHECKPOINT_BINDING);
+        for (size_t i = len; i < MP_CHECKPOINT_BINDING; i++)
+            if (c.binding[i] != '\0') len = MP_CHECKPOINT_BINDING;
+        if (len == MP_CHECKPOINT_BINDING)
+            return mp_errf(err, "%s: damaged checkpoint: its run binding is not a NUL-padded text", name);
+    }
     if (c.episode < 0 || c.adam_step != c.episode)
         return mp_errf(err, "%s: damaged checkpoint: %ld episodes but %ld Adam steps", name, c.episode, c.adam_step);
     *ck = c;
@@ -124,8 +137,8 @@ int mp_checkpoint_save(const char *run_dir, const mp_checkpoint *ck, int durable
 int mp_checkpoint_load(const char *run_dir, mp_checkpoint *ck, mp_err *err) {
     char path[4200];
     snprintf(path, sizeof path, "%s/%s", run_dir, MP_CHECKPOINT_FILE);
-    FILE *f = fopen(path, "rb");
-    if (!f) return mp_errf(err, "%s: cannot open: %s", path, strerror(errno));
+    FILE *f = mp_fopen_regular(path, "rb", err);
+    if (!f) return -1;
     uint8_t buf[MP_CHECKPOINT_SIZE + 1];
     size_t n = fread(buf, 1, sizeof buf, f); /* one byte more than a checkpoint: too long shows */
     int bad = ferror(f), e = errno;

@@ -43,6 +43,7 @@ typedef struct {
     const char *const *choices;   /* K_CHOICE (stored as the index), K_STRING (allowed values) */
     int nonempty;                 /* K_STRING */
     int ours;                     /* added by metaplast, not a flag of the release */
+    int resumable;                /* may differ on --resume: it changes no number */
     const char *help;
 } flag;
 
@@ -53,7 +54,7 @@ static const char *const switch_names[] = {"False", "True", NULL}; /* as args.tx
 
 static const flag flags[] = {
     {"gpu_mode", K_INT, FIELD(gpu_mode), .def = "1", .metavar = "N", .min = 0, .max = 1,
-     .help = "accepted for compatibility with the release: metaplast has no GPU backend and\n"
+     .resumable = 1, .help = "accepted for compatibility with the release: metaplast has no GPU backend and\n"
              "      runs on the CPU (with 1 it says so once on stderr)"},
     {"seed", K_LLONG, FIELD(seed), .def = "1", .metavar = "N", .min = LLONG_MIN, .max = LLONG_MAX,
      .help = "seed of the random generator (xoshiro256**) behind every draw: tasks, shuffles,\n"
@@ -65,7 +66,7 @@ static const flag flags[] = {
     {"test_name", K_STRING, FIELD(test_name), .def = "", .metavar = "NAME",
      .help = "name of the experiment: its runs go to <res>/<test_name>/"},
     {"episodes", K_LONG, FIELD(episodes), .def = "600", .metavar = "N", .min = 1, .max = MAX_COUNT,
-     .help = "meta-training episodes: each draws a task, adapts a fresh network with the\n"
+     .resumable = 1, .help = "meta-training episodes: each draws a task, adapts a fresh network with the\n"
              "      rule and takes one Adam step on theta"},
     {"K", K_INT, FIELD(K), .def = "50", .metavar = "N", .min = 1, .max = MAX_KQ,
      .help = "training images per class: one plasticity step each, T = M*K steps per episode"},
@@ -82,7 +83,7 @@ static const flag flags[] = {
     {"res", K_STRING, FIELD(res), .def = "results", .metavar = "DIR", .nonempty = 1,
      .help = "results root: each run gets <res>/<test_name>/<YYYY-mm-dd_HH-MM-SS>_<n>/"},
     {"avg_window", K_INT, FIELD(avg_window), .def = "10", .metavar = "N", .min = 1, .max = MAX_COUNT,
-     .help = "episodes in the moving average of the accuracy, loss and angle plots"},
+     .resumable = 1, .help = "episodes in the moving average of the accuracy, loss and angle plots"},
     {"vec", K_VEC, FIELD(vec), .def = "[]", .metavar = "[N ...]",
      .help = "plasticity terms added to the pseudo-gradient term (theta0), zero or more\n"
              "      values, e.g. `--vec 1 2`"},
@@ -90,18 +91,18 @@ static const flag flags[] = {
      .help = "feedback pathway: fix = fixed random matrices B (feedback alignment),\n"
              "      sym = B is the current forward weights W (backprop)"},
     {"data_dir", K_STRING, FIELD(data_dir), .def = "data", .metavar = "DIR", .nonempty = 1, .ours = 1,
-     .help = "directory holding the databases' files (e.g. DIR/emnist/)"},
+     .resumable = 1, .help = "directory holding the databases' files (e.g. DIR/emnist/)"},
     {"plot_every", K_INT, FIELD(plot_every), .def = "0", .metavar = "N", .min = 0, .max = MAX_COUNT,
-     .ours = 1, .help = "also redraw the plots every N episodes (0: only at the end of the run)"},
+     .ours = 1, .resumable = 1, .help = "also redraw the plots every N episodes (0: only at the end of the run)"},
     {"threads", K_INT, FIELD(threads), .def = "2", .metavar = "N", .min = 1, .max = 2, .ours = 1,
-     .help = "threads: 2 shares the input layer's matrix products with a second core (used\n"
+     .resumable = 1, .help = "threads: 2 shares the input layer's matrix products with a second core (used\n"
              "      only when the process may run on 2 CPUs); the numbers are the same with 1"},
     {"gradcheck", K_SWITCH, FIELD(gradcheck), .def = "False", .metavar = "", .choices = switch_names,
      .ours = 1,
      .help = "compare the first episode's analytic meta-gradient with central finite\n"
              "      differences, print both and exit (0 when within tolerance, else 1)"},
     {"resume", K_STRING, FIELD(resume), .def = "", .metavar = "RUN_DIR", .ours = 1,
-     .help = "continue the run in RUN_DIR from its last finished episode, with the flags\n"
+     .resumable = 1, .help = "continue the run in RUN_DIR from its last finished episode, with the flags\n"
              "      stored in its args.txt ('' = start a new run)"},
 };
 enum { NFLAGS = sizeof flags / sizeof flags[0] };
@@ -212,6 +213,18 @@ static int vec_append_list(const flag *f, const char *text, mp_config *cfg, mp_e
     return rc;
 }
 
+/* A relative path with no "." or ".." component: it names a directory below another. */
+static int relative_below(const char *path) {
+    if (path[0] == '/') return 0;
+    for (const char *p = path; *p;) {
+        size_t n = strcspn(p, "/");
+        if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.')) return 0;
+        p += n;
+        while (*p == '/') p++;
+    }
+    return 1;
+}
+
 /* Sets a flag from its text (command line, default, or args.txt), checking it. */
 static int set_value(const flag *f, const char *text, mp_config *cfg, mp_err *err) {
     void *p = field(f, cfg);
@@ -229,10 +242,15 @@ static int set_value(const flag *f, const char *text, mp_config *cfg, mp_err *er
     }
     case K_DOUBLE: {
         char *end;
+        errno = 0;
         double v = strtod(text, &end);
-        if (end == text || *end || isspace((unsigned char)text[0]))
-            return mp_errf(err, "--%s: '%s' is not a number", f->name, text);
+        /* decimal only: strtod also takes hex ("0x10" is 16), which the integer flags refuse */
+        int decimal = strspn(text, "0123456789+-.eE") == strlen(text);
+        if (end == text || *end || isspace((unsigned char)text[0]) || (decimal == 0 && isfinite(v)))
+            return mp_errf(err, "--%s: '%s' is not a number (decimal notation only)", f->name, text);
         if (!isfinite(v)) return mp_errf(err, "--%s: '%s' is not a finite number", f->name, text);
+        if (errno == ERANGE)
+            return mp_errf(err, "--%s: '%s' cannot be held by a double (it would become %g)", f->name, text, v);
         if ((f->bound == AT_LEAST_ZERO && !(v >= 0)) || (f->bound == ABOVE_ZERO && !(v > 0)))
             return out_of_range(f, text, err);
         *(double *)p = v;
@@ -245,6 +263,9 @@ static int set_value(const flag *f, const char *text, mp_config *cfg, mp_err *er
             return mp_errf(err, "--%s: '%s' is too long (at most %zu bytes)", f->name, text, f->size - 1);
         if ((f->nonempty && !*text) || (f->choices && choice_index(f->choices, text) < 0))
             return out_of_range(f, text, err);
+        if (f->offset == offsetof(mp_config, test_name) && !relative_below(text))
+            return mp_errf(err, "--test_name: '%s' must stay below --res (no leading '/', no '.' or '..' "
+                           "components)", text);
         memset(p, 0, f->size); /* zero tail: equal configs compare equal bytewise */
         memcpy(p, text, strlen(text));
         return 0;
@@ -322,6 +343,21 @@ static int parse_flag(int argc, char **argv, int *i, mp_config *cfg, mp_err *err
     return set_value(f, argv[++*i], cfg, err);
 }
 
+/* A bound on what one episode holds, checked before any data is loaded: the task's
+ * images as floats for two draws (the current and the one drawn ahead) and, per step,
+ * the input and the vectors the reverse sweep keeps (about 2048 floats). It is an
+ * overestimate of what the trainer allocates, and the limit leaves the machine room. */
+#define MAX_EPISODE_GIB 16.0
+
+static int check_episode_memory(const mp_config *cfg, mp_err *err) {
+    double n0 = (double)cfg->dim * cfg->dim, T = (double)cfg->M * cfg->K, NQ = (double)cfg->M * cfg->Q;
+    double gib = 4.0 * (3.0 * (T + NQ) * n0 + 2048.0 * T) / (1024.0 * 1024.0 * 1024.0);
+    if (gib <= MAX_EPISODE_GIB) return 0;
+    return mp_errf(err, "--M/--K/--Q/--dim: an episode of M*K = %.0f steps and M*Q = %.0f queries on %dx%d images "
+                   "needs about %.1f GiB, more than the %.0f GiB metaplast allows", T, NQ, cfg->dim, cfg->dim, gib,
+                   MAX_EPISODE_GIB);
+}
+
 int mp_cli_parse(int argc, char **argv, mp_config *cfg, FILE *out, FILE *err) {
     mp_config_defaults(cfg);
     for (int i = 1; i < argc; i++) {
@@ -335,20 +371,9 @@ int mp_cli_parse(int argc, char **argv, mp_config *cfg, FILE *out, FILE *err) {
             return MP_CLI_ERROR;
         }
     }
-    return MP_CLI_RUN;
-}
-
-int mp_config_check_data(const mp_config *cfg, int nclasses, int smallest_class, FILE *err) {
-    if (cfg->M > nclasses) {
-        fprintf(err, "metaplast: --M: %d classes per task, but the database has only %d classes\n", cfg->M,
-                nclasses);
-        return MP_CLI_ERROR;
-    }
-    if (cfg->K + cfg->Q > smallest_class) {
-        fprintf(err,
-                "metaplast: --K/--Q: K+Q = %d images per class, but the smallest class of the database "
-                "has only %d images\n",
-                cfg->K + cfg->Q, smallest_class);
+    mp_err e;
+    if (check_episode_memory(cfg, &e) != 0) {
+        fprintf(err, "metaplast: %s\n", e.msg);
         return MP_CLI_ERROR;
     }
     return MP_CLI_RUN;
@@ -393,10 +418,10 @@ int mp_config_write_args(const mp_config *cfg, FILE *f) {
 }
 
 int mp_config_read_args(const char *path, mp_config *cfg, mp_err *err) {
-    FILE *f = fopen(path, "r");
-    if (!f) return mp_errf(err, "cannot open '%s': %s", path, strerror(errno));
+    FILE *f = mp_fopen_regular(path, "r", err);
+    if (!f) return -1;
     mp_config_defaults(cfg);
-    int seen[NFLAGS] = {0};
+    long seen[NFLAGS] = {0}; /* the line that set each flag */
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
@@ -415,9 +440,14 @@ int mp_config_read_args(const char *path, mp_config *cfg, mp_err *err) {
         const char *value = sep[2] == ' ' ? sep + 3 : sep + 2;
         const flag *fl = find_flag(line, (size_t)(sep - line));
         if (!fl) continue; /* not a flag: the data files and version that rundir adds */
+        if (seen[fl - flags]) {
+            rc = mp_errf(err, "%s:%ld: '%s' is given twice (also on line %ld)", path, lineno, fl->name,
+                         seen[fl - flags]);
+            break;
+        }
         mp_err e;
         if (set_value(fl, value, cfg, &e)) rc = mp_errf(err, "%s:%ld: %s", path, lineno, e.msg);
-        seen[fl - flags] = 1;
+        seen[fl - flags] = lineno;
     }
     if (rc == 0 && ferror(f)) rc = mp_errf(err, "cannot read '%s': %s", path, strerror(errno));
     for (int i = 0; i < NFLAGS && rc == 0; i++)
@@ -427,12 +457,21 @@ int mp_config_read_args(const char *path, mp_config *cfg, mp_err *err) {
     return rc;
 }
 
-/* Flags that may differ from the stored ones on --resume: none of them changes a number. */
-static int may_change_on_resume(const flag *f) {
-    static const char *const names[] = {"episodes", "gpu_mode", "plot_every", "data_dir", "threads", "resume", NULL};
-    for (int i = 0; names[i]; i++)
-        if (strcmp(f->name, names[i]) == 0) return 1;
-    return 0;
+int mp_flag_may_change_on_resume(const char *name) {
+    const flag *f = find_flag(name, strlen(name));
+    return f && f->resumable;
+}
+
+int mp_config_binding(const mp_config *cfg, char *buf, size_t cap) {
+    FILE *m = fmemopen(buf, cap, "w");
+    if (!m) return -1;
+    int rc = 0;
+    for (int i = 0; i < NFLAGS && rc == 0; i++)
+        if (!flags[i].resumable && strcmp(flags[i].name, "res") != 0 && strcmp(flags[i].name, "test_name") != 0 &&
+            (fprintf(m, "%s : ", flags[i].name) < 0 || write_value(&flags[i], cfg, m) < 0 || fputc('\n', m) == EOF))
+            rc = -1;
+    if (fclose(m) != 0 || rc != 0) return -1;
+    return strlen(buf) + 1 < cap ? 0 : -1;
 }
 
 static void value_text(const flag *f, const mp_config *cfg, char *buf, size_t cap) {
@@ -453,7 +492,7 @@ int mp_config_for_resume(int argc, char **argv, const mp_config *stored, mp_conf
         char was[MP_PATH_MAX + 64], now[MP_PATH_MAX + 64];
         value_text(&flags[i], stored, was, sizeof was);
         value_text(&flags[i], out, now, sizeof now);
-        if (strcmp(was, now) != 0 && !may_change_on_resume(&flags[i]))
+        if (strcmp(was, now) != 0 && !flags[i].resumable)
             return mp_errf(err, "--%s: the run to resume was made with '%s', not '%s' (a resumed run keeps its flags)",
                            flags[i].name, was, now);
     }

@@ -2,6 +2,7 @@
  * index, and resizing to --dim. */
 #include "metaplast/data.h"
 
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,35 +121,82 @@ static int check_labels(mp_dataset *ds, const uint8_t *raw, int max_classes, mp_
     return 0;
 }
 
+/* What the two headers claim, checked before any payload is allocated or inflated. */
+static int check_headers(const mp_config *cfg, const mp_dataset *ds, const mp_idx *images,
+                         const mp_idx *labels, mp_err *err) {
+    if (images->dims[0] != labels->dims[0])
+        return mp_errf(err, "image and label counts differ: %s has %u images, %s has %u labels",
+                       ds->images_path, images->dims[0], ds->labels_path, labels->dims[0]);
+    if (images->dims[1] != images->dims[2])
+        return mp_errf(err, "%s: images are %ux%u, expected square images", ds->images_path,
+                       images->dims[1], images->dims[2]);
+    if (images->dims[0] > INT_MAX)
+        return mp_errf(err, "%s: the header claims %u images, more than the %d a dataset can index",
+                       ds->images_path, images->dims[0], INT_MAX);
+    /* src is at most 2^30 (the IDX reader's cap) and dst below 2^62, so per_image cannot
+     * overflow; dividing the limit keeps the product from overflowing. */
+    uint64_t count = images->dims[0], src = (uint64_t)images->dims[1] * images->dims[2];
+    uint64_t dst = images->dims[1] == (uint32_t)cfg->dim ? 0 : (uint64_t)cfg->dim * (uint64_t)cfg->dim;
+    uint64_t per_image = src + dst + 1 + 2 * sizeof(int);
+    if (per_image > MP_DATA_MAX_BYTES / count) {
+        char resized[64] = "";
+        if (dst) snprintf(resized, sizeof resized, " and resized to --dim %d", cfg->dim);
+        return mp_errf(err, "%s: the header claims %u images of %ux%u (and %s claims %u labels); loaded%s "
+                       "they would take %.1f GiB of memory, more than the %.0f GiB limit for a dataset: "
+                       "the file is corrupt or not a database metaplast can hold",
+                       ds->images_path, images->dims[0], images->dims[1], images->dims[2],
+                       ds->labels_path, labels->dims[0], resized,
+                       (double)count * (double)per_image / (double)(1u << 30),
+                       (double)MP_DATA_MAX_BYTES / (double)(1u << 30));
+    }
+    return 0;
+}
+
+/* The command line against the classes (labels known, images not read yet): -2. */
+static int check_task(const mp_config *cfg, const mp_dataset *ds, mp_err *err) {
+    if (cfg->M > ds->nclasses) {
+        mp_errf(err, "--M: %d classes per task, but the database has only %d classes", cfg->M, ds->nclasses);
+        return -2;
+    }
+    long long kq = (long long)cfg->K + cfg->Q;
+    if (kq > ds->smallest_class) {
+        mp_errf(err, "--K/--Q: K+Q = %lld images per class, but the smallest class of the database has only "
+                "%d images", kq, ds->smallest_class);
+        return -2;
+    }
+    return 0;
+}
+
+/* Both headers first, then the labels (small) and what they bound on the command line,
+ * and only then the images (the bulk of the time and memory), resized last. */
 static int load_checked(const mp_config *cfg, const database *db, mp_dataset *ds, mp_err *err) {
     if (cfg->dim < 1) return mp_errf(err, "--dim must be at least 1, not %d", cfg->dim);
-    mp_idx labels, images;
-    if (mp_idx_read_file(ds->labels_path, 1, &labels, err) < 0) return -1;
-    if (mp_idx_read_file(ds->images_path, 3, &images, err) < 0) {
-        mp_idx_free(&labels);
-        return -1;
-    }
-    int rc = 0;
-    if (images.dims[0] != labels.dims[0])
-        rc = mp_errf(err, "image and label counts differ: %s has %u images, %s has %u labels",
-                     ds->images_path, images.dims[0], ds->labels_path, labels.dims[0]);
-    else if (images.dims[1] != images.dims[2])
-        rc = mp_errf(err, "%s: images are %ux%u, expected square images", ds->images_path,
-                     images.dims[1], images.dims[2]);
+    mp_idx_reader *labels_in = NULL, *images_in = NULL;
+    mp_idx labels, images = {0};
+    int rc = mp_idx_open_file(ds->labels_path, 1, &labels_in, &labels, err);
+    if (rc == 0) rc = mp_idx_open_file(ds->images_path, 3, &images_in, &images, err);
+    if (rc == 0) rc = check_headers(cfg, ds, &images, &labels, err);
+    if (rc == 0) rc = mp_idx_read_payload(labels_in, &labels, err);
+    mp_idx_close(labels_in);
     if (rc == 0) {
-        /* The IDX reader caps payloads at 1 GiB, so these fit in int. */
-        ds->count = (int)images.dims[0];
-        ds->dim = (int)images.dims[1];
-        ds->pixels = images.data;
-        images.data = NULL;
+        /* check_headers has bounded the count by INT_MAX. */
+        ds->count = (int)labels.dims[0];
+        ds->labels_bytes = labels.file_bytes;
+        ds->labels_crc = labels.file_crc;
         rc = check_labels(ds, labels.data, db->max_classes, err);
     }
     mp_idx_free(&labels);
-    mp_idx_free(&images);
-    if (rc == 0 && cfg->dim != ds->dim) {
+    if (rc == 0) rc = check_task(cfg, ds, err);
+    if (rc == 0) rc = mp_idx_read_payload(images_in, &images, err);
+    mp_idx_close(images_in);
+    if (rc != 0) return rc;
+    ds->dim = (int)images.dims[1];
+    ds->pixels = images.data;
+    ds->images_bytes = images.file_bytes;
+    ds->images_crc = images.file_crc;
+    if (cfg->dim != ds->dim) {
+        /* check_headers has bounded count * dim^2 by MP_DATA_MAX_BYTES. */
         size_t dst_pixels = (size_t)cfg->dim * (size_t)cfg->dim;
-        if (dst_pixels > SIZE_MAX / (size_t)ds->count)
-            return mp_errf(err, "--dim %d is too large for %d images", cfg->dim, ds->count);
         uint8_t *resized = mp_malloc((size_t)ds->count * dst_pixels);
         size_t src_pixels = (size_t)ds->dim * (size_t)ds->dim;
         for (int i = 0; i < ds->count; i++)
@@ -157,7 +205,7 @@ static int load_checked(const mp_config *cfg, const database *db, mp_dataset *ds
         ds->pixels = resized;
         ds->dim = cfg->dim;
     }
-    return rc;
+    return 0;
 }
 
 int mp_dataset_load(const mp_config *cfg, mp_dataset *ds, mp_err *err) {
@@ -171,10 +219,11 @@ int mp_dataset_load(const mp_config *cfg, mp_dataset *ds, mp_err *err) {
         return mp_errf(err, "unknown database '%s' (known: %s)", cfg->database, known);
     }
     const database *db = &databases[index];
-    if (locate_files(cfg->database, db, cfg->data_dir, ds, err) < 0 ||
-        load_checked(cfg, db, ds, err) < 0) {
+    int rc = locate_files(cfg->database, db, cfg->data_dir, ds, err);
+    if (rc == 0) rc = load_checked(cfg, db, ds, err);
+    if (rc != 0) {
         mp_dataset_free(ds);
-        return -1;
+        return rc;
     }
     return 0;
 }

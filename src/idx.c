@@ -1,5 +1,7 @@
 /* IDX reader: one parser over a byte stream that comes from a file or from memory,
- * gzip-compressed or raw (told apart by the gzip magic bytes 1f 8b). */
+ * gzip-compressed or raw (told apart by the gzip magic bytes 1f 8b), in two steps
+ * (header, then payload) so that a caller can check what headers claim before any
+ * payload is allocated or inflated. */
 #define ZLIB_CONST
 #include "metaplast/data.h"
 
@@ -20,24 +22,46 @@
 /* Trailing bytes are counted up to this many, so a huge tail does not take forever. */
 #define IDX_TRAILING_COUNT_MAX ((size_t)1 << 20)
 
-typedef struct {
+/* One input being read: a file (opened by mp_idx_open_file) or bytes in memory.
+ * Everything taken from the file passes through stream_refill, which counts and
+ * checksums it: the fingerprint is of the file as stored (compressed bytes for .gz). */
+struct mp_idx_reader {
     const char *name;
     FILE *file;             /* NULL when reading from memory */
     size_t file_left;       /* bytes of the file not read yet; SIZE_MAX when unknown */
     const uint8_t *in;      /* unread input (compressed when gz) */
     size_t avail;
-    uint8_t chunk[1 << 16]; /* file input buffer */
+    uint64_t bytes;         /* input bytes read so far (all of them for memory input) */
+    uint32_t crc;           /* zlib CRC-32 of those bytes */
     int gz;
+    int gz_started;         /* inflateInit2 succeeded, so inflateEnd is due */
     int gz_done;            /* the last gzip member ended and no input follows */
     int gz_cut;             /* the input ended inside a gzip member */
+    int have_header;        /* the header was read and the payload not yet */
+    int ndims;              /* expected_ndims of the open call */
+    mp_idx header;          /* dims and size from the header; no data */
     z_stream zs;
-} idx_stream;
+    uint8_t chunk[1 << 16]; /* file input buffer */
+};
+
+/* zlib's crc32 takes an unsigned int length; memory input may be longer. */
+static uint32_t crc_update(uint32_t crc, const uint8_t *p, size_t n) {
+    while (n > 0) {
+        uInt len = n < (1u << 30) ? (uInt)n : (1u << 30);
+        crc = (uint32_t)crc32(crc, p, len);
+        p += len;
+        n -= len;
+    }
+    return crc;
+}
 
 /* Makes s->in non-empty unless the input is exhausted (memory input is one block). */
-static int stream_refill(idx_stream *s, mp_err *err) {
+static int stream_refill(mp_idx_reader *s, mp_err *err) {
     if (s->avail > 0 || !s->file) return 0;
     s->avail = fread(s->chunk, 1, sizeof s->chunk, s->file);
     s->in = s->chunk;
+    s->bytes += s->avail;
+    s->crc = crc_update(s->crc, s->chunk, s->avail);
     if (s->file_left != SIZE_MAX) s->file_left -= s->avail < s->file_left ? s->avail : s->file_left;
     if (s->avail == 0 && ferror(s->file))
         return mp_errf(err, "%s: read error: %s", s->name, strerror(errno));
@@ -46,26 +70,23 @@ static int stream_refill(idx_stream *s, mp_err *err) {
 
 /* The most content bytes the rest of the input can hold: a header asking for more is
  * reported as truncated without allocating (a 20-byte file may claim 1 GiB). */
-static size_t stream_max_left(const idx_stream *s) {
+static size_t stream_max_left(const mp_idx_reader *s) {
     size_t in = s->file_left > SIZE_MAX - s->avail ? SIZE_MAX : s->avail + s->file_left;
     if (!s->gz) return in;
     return in > (SIZE_MAX - GZ_PENDING_SLACK) / GZ_MAX_RATIO ? SIZE_MAX
                                                                : in * GZ_MAX_RATIO + GZ_PENDING_SLACK;
 }
 
-static int stream_open(idx_stream *s, mp_err *err) {
+static int stream_open(mp_idx_reader *s, mp_err *err) {
     if (stream_refill(s, err) < 0) return -1;
     s->gz = s->avail >= 2 && s->in[0] == 0x1f && s->in[1] == 0x8b;
     if (s->gz && inflateInit2(&s->zs, 16 + MAX_WBITS) != Z_OK)
         return mp_errf(err, "%s: cannot start gzip decompression", s->name);
+    s->gz_started = s->gz;
     return 0;
 }
 
-static void stream_close(idx_stream *s) {
-    if (s->gz) inflateEnd(&s->zs);
-}
-
-static int read_raw(idx_stream *s, uint8_t *buf, size_t n, size_t *got, mp_err *err) {
+static int read_raw(mp_idx_reader *s, uint8_t *buf, size_t n, size_t *got, mp_err *err) {
     while (*got < n) {
         if (stream_refill(s, err) < 0) return -1;
         if (s->avail == 0) break;
@@ -78,7 +99,7 @@ static int read_raw(idx_stream *s, uint8_t *buf, size_t n, size_t *got, mp_err *
     return 0;
 }
 
-static int read_gz(idx_stream *s, uint8_t *buf, size_t n, size_t *got, mp_err *err) {
+static int read_gz(mp_idx_reader *s, uint8_t *buf, size_t n, size_t *got, mp_err *err) {
     while (*got < n && !s->gz_done && !s->gz_cut) {
         if (stream_refill(s, err) < 0) return -1;
         if (s->avail == 0) {
@@ -114,7 +135,7 @@ static int read_gz(idx_stream *s, uint8_t *buf, size_t n, size_t *got, mp_err *e
 }
 
 /* Reads up to n bytes of content; *got < n only when the content ends. */
-static int stream_read(idx_stream *s, uint8_t *buf, size_t n, size_t *got, mp_err *err) {
+static int stream_read(mp_idx_reader *s, uint8_t *buf, size_t n, size_t *got, mp_err *err) {
     *got = 0;
     return s->gz ? read_gz(s, buf, n, got, err) : read_raw(s, buf, n, got, err);
 }
@@ -123,7 +144,7 @@ static uint32_t be32(const uint8_t *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static int parse_header(idx_stream *s, int expected_ndims, mp_idx *out, mp_err *err) {
+static int parse_header(mp_idx_reader *s, int expected_ndims, mp_idx *out, mp_err *err) {
     const uint32_t want = 0x00000800u | (uint32_t)expected_ndims;
     const char *kind = expected_ndims == 3 ? "images" : "labels";
     uint8_t head[4 + 4 * 3];
@@ -156,7 +177,7 @@ static int parse_header(idx_stream *s, int expected_ndims, mp_idx *out, mp_err *
 
 /* After the payload: the content must end here, and a gzip stream must end cleanly
  * (reading to its end is what checks its CRC). */
-static int check_end(idx_stream *s, const char *what, mp_err *err) {
+static int check_end(mp_idx_reader *s, const char *what, mp_err *err) {
     uint8_t scratch[4096];
     size_t extra = 0, got;
     do {
@@ -172,63 +193,100 @@ static int check_end(idx_stream *s, const char *what, mp_err *err) {
     return 0;
 }
 
-static int truncated(const idx_stream *s, size_t want, const char *what, size_t got, mp_err *err) {
+static int truncated(const mp_idx_reader *s, size_t want, const char *what, size_t got, mp_err *err) {
     return mp_errf(err, "%s: truncated: expected %zu bytes of %s, got %zu", s->name, want, what, got);
 }
 
-static int idx_parse(idx_stream *s, int expected_ndims, mp_idx *out, mp_err *err) {
+/* The first step: the header, and whether the rest of the input can hold what it
+ * declares. Reads only the few bytes of the header (inflating just the start of a .gz). */
+static int read_header(mp_idx_reader *s, int expected_ndims, mp_idx *out, mp_err *err) {
     memset(out, 0, sizeof *out);
     if (expected_ndims != 1 && expected_ndims != 3)
         return mp_errf(err, "%s: expected_ndims must be 1 or 3, not %d", s->name, expected_ndims);
     const char *what = expected_ndims == 3 ? "pixels" : "labels";
     mp_idx idx = {0};
-    if (stream_open(s, err) < 0) return -1;
-    int rc = parse_header(s, expected_ndims, &idx, err);
-    if (rc == 0 && idx.size > stream_max_left(s))
-        rc = s->gz ? mp_errf(err, "%s: truncated: expected %zu bytes of %s, but the %zu compressed "
-                             "bytes left hold at most %zu", s->name, idx.size, what,
-                             s->avail + s->file_left, stream_max_left(s))
-                   : truncated(s, idx.size, what, stream_max_left(s), err);
-    if (rc == 0) {
-        idx.data = mp_malloc(idx.size);
-        size_t got;
-        rc = stream_read(s, idx.data, idx.size, &got, err);
-        if (rc == 0 && got < idx.size)
-            rc = truncated(s, idx.size, what, got, err);
-        if (rc == 0) rc = check_end(s, what, err);
-    }
-    stream_close(s);
-    if (rc < 0) {
-        mp_idx_free(&idx);
-        return -1;
-    }
+    if (stream_open(s, err) < 0 || parse_header(s, expected_ndims, &idx, err) < 0) return -1;
+    if (idx.size > stream_max_left(s))
+        return s->gz ? mp_errf(err, "%s: truncated: expected %zu bytes of %s, but the %zu compressed "
+                               "bytes left hold at most %zu", s->name, idx.size, what,
+                               s->avail + s->file_left, stream_max_left(s))
+                     : truncated(s, idx.size, what, stream_max_left(s), err);
+    s->ndims = expected_ndims;
+    s->header = idx;
+    s->have_header = 1;
     *out = idx;
     return 0;
 }
 
+int mp_idx_read_payload(mp_idx_reader *s, mp_idx *out, mp_err *err) {
+    memset(out, 0, sizeof *out);
+    if (!s->have_header) return mp_errf(err, "%s: no IDX header to read the payload of", s->name);
+    s->have_header = 0;
+    const char *what = s->ndims == 3 ? "pixels" : "labels";
+    mp_idx idx = s->header;
+    idx.data = mp_malloc(idx.size);
+    size_t got;
+    int rc = stream_read(s, idx.data, idx.size, &got, err);
+    if (rc == 0 && got < idx.size) rc = truncated(s, idx.size, what, got, err);
+    /* check_end reads to the end of the input, so every byte of it is in the fingerprint. */
+    if (rc == 0) rc = check_end(s, what, err);
+    if (rc < 0) {
+        free(idx.data);
+        return -1;
+    }
+    idx.file_bytes = s->bytes;
+    idx.file_crc = s->crc;
+    *out = idx;
+    return 0;
+}
+
+void mp_idx_close(mp_idx_reader *s) {
+    if (!s) return;
+    if (s->gz_started) inflateEnd(&s->zs);
+    if (s->file) fclose(s->file);
+    free(s);
+}
+
 int mp_idx_read_mem(const uint8_t *bytes, size_t n, const char *name, int expected_ndims,
                     mp_idx *out, mp_err *err) {
-    idx_stream *s = mp_calloc(1, sizeof *s);
+    mp_idx_reader *s = mp_calloc(1, sizeof *s);
     s->name = name;
     s->in = bytes;
     s->avail = n;
-    int rc = idx_parse(s, expected_ndims, out, err);
-    free(s);
+    s->bytes = n;
+    s->crc = crc_update((uint32_t)crc32(0L, Z_NULL, 0), bytes, n);
+    int rc = read_header(s, expected_ndims, out, err);
+    if (rc == 0) rc = mp_idx_read_payload(s, out, err);
+    mp_idx_close(s);
     return rc;
 }
 
-int mp_idx_read_file(const char *path, int expected_ndims, mp_idx *out, mp_err *err) {
+int mp_idx_open_file(const char *path, int expected_ndims, mp_idx_reader **reader, mp_idx *out,
+                     mp_err *err) {
+    *reader = NULL;
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f) return mp_errf(err, "%s: cannot open: %s", path, strerror(errno));
-    idx_stream *s = mp_calloc(1, sizeof *s);
+    /* A FIFO, a device or a directory is refused here (fopen would block on a FIFO). */
+    FILE *f = mp_fopen_regular(path, "rb", err);
+    if (!f) return -1;
+    mp_idx_reader *s = mp_calloc(1, sizeof *s);
     s->name = path;
     s->file = f;
+    s->crc = (uint32_t)crc32(0L, Z_NULL, 0);
     struct stat st;
     s->file_left = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) ? (size_t)st.st_size : SIZE_MAX;
-    int rc = idx_parse(s, expected_ndims, out, err);
-    free(s);
-    fclose(f);
+    if (read_header(s, expected_ndims, out, err) < 0) {
+        mp_idx_close(s);
+        return -1;
+    }
+    *reader = s;
+    return 0;
+}
+
+int mp_idx_read_file(const char *path, int expected_ndims, mp_idx *out, mp_err *err) {
+    mp_idx_reader *s;
+    int rc = mp_idx_open_file(path, expected_ndims, &s, out, err);
+    if (rc == 0) rc = mp_idx_read_payload(s, out, err);
+    mp_idx_close(s);
     return rc;
 }
 

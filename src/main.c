@@ -1,22 +1,24 @@
 /* metaplast: meta-learns plasticity rules for a network that learns through fixed
  * random feedback (Shervani-Tabar & Rosenbaum, Nature Communications 2023). */
 #include <cblas.h>
+#include <signal.h>
 #include <stdio.h>
-#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "metaplast/checkpoint.h"
 #include "metaplast/cli.h"
 #include "metaplast/data.h"
+#include "metaplast/plot.h"
+#include "metaplast/resume.h"
 #include "metaplast/rundir.h"
+#include "metaplast/runlog.h"
 #include "metaplast/train.h"
 #include "metaplast/util.h"
 
-/* --resume: the stored flags with the command line on top, and the checkpoint (the
- * initial state when the run stopped before its first episode ended). Returns -1 to
- * go on, or the exit status. */
-static int prepare_resume(int argc, char **argv, mp_config *cfg, mp_checkpoint *ck) {
+/* --resume, before the data: the stored flags with the command line on top, and the run
+ * directory's lock. Returns -1 to go on, or the exit status. */
+static int open_resume(int argc, char **argv, mp_config *cfg, int *read_only) {
     mp_err err;
     char args_path[MP_PATH_MAX + 16];
     snprintf(args_path, sizeof args_path, "%s/args.txt", cfg->resume);
@@ -29,29 +31,50 @@ static int prepare_resume(int argc, char **argv, mp_config *cfg, mp_checkpoint *
         fprintf(stderr, "metaplast: %s\n", err.msg);
         return MP_EXIT_USAGE;
     }
-    char ck_path[MP_PATH_MAX + 32];
-    snprintf(ck_path, sizeof ck_path, "%s/%s", cfg->resume, MP_CHECKPOINT_FILE);
-    if (access(ck_path, F_OK) != 0 && errno == ENOENT) {
-        /* stopped before its first episode ended: nothing to keep, start it over */
-        fprintf(stderr, "metaplast: --resume %s: no episode had finished; starting the run over there\n",
-                cfg->resume);
-        mp_trainer_initial_state(cfg, ck);
-    } else if (mp_checkpoint_load(cfg->resume, ck, &err) != 0) {
+    if (mp_rundir_lock(cfg->resume, read_only, &err) < 0 && !*read_only) {
+        fprintf(stderr, "metaplast: --resume: %s\n", err.msg);
+        return MP_EXIT_RUNTIME;
+    }
+    return -1;
+}
+
+/* --resume, with the data: the state to continue from, the logs cut back to it. Returns
+ * -1 to train, or the exit status (a complete run ends here). */
+static int continue_run(const mp_config *cfg, const mp_dataset *ds, const char *binding, int read_only,
+                        mp_resume *r) {
+    mp_err err;
+    int status = mp_resume_prepare(cfg, ds, binding, r, stderr, &err);
+    if (status != MP_EXIT_OK) {
+        fprintf(stderr, "metaplast: --resume %s: %s\n", cfg->resume, err.msg);
+        return status;
+    }
+    if (r->complete)
+        printf("the run in %s is complete (%ld episodes); raise --episodes to extend it\n", cfg->resume, r->n);
+    /* a read-only run directory can be asked about, not written: fine when nothing is missing */
+    if (read_only && r->complete && r->rows == r->n && mp_resume_has_plots(cfg->resume)) return MP_EXIT_OK;
+    if (read_only) {
+        fprintf(stderr, "metaplast: --resume %s: the directory is read-only, and the run needs %s\n", cfg->resume,
+                r->complete ? "its plots drawn" : "more episodes");
+        return MP_EXIT_RUNTIME;
+    }
+    if (mp_runlog_cut(cfg->resume, r->history, r->n, &err) != 0) {
         fprintf(stderr, "metaplast: --resume %s: %s\n", cfg->resume, err.msg);
         return MP_EXIT_RUNTIME;
     }
-    if (cfg->episodes < ck->episode) {
-        fprintf(stderr, "metaplast: --episodes: %ld is fewer than the %ld episodes the run in %s has finished\n",
-                cfg->episodes, ck->episode, cfg->resume);
-        return MP_EXIT_USAGE;
+    if (r->complete) { /* the plots again: a kill during them may have left them behind */
+        if (mp_plot_all(cfg->resume, r->history, (int)r->n, cfg->avg_window, &err) != 0) {
+            fprintf(stderr, "metaplast: %s\n", err.msg);
+            return MP_EXIT_RUNTIME;
+        }
+        return MP_EXIT_OK;
     }
-    if (cfg->episodes == ck->episode) /* it goes on only to redraw the plots, which a kill may have missed */
-        printf("the run in %s is complete (%ld episodes); raise --episodes to extend it\n", cfg->resume,
-               ck->episode);
     return -1;
 }
 
 int main(int argc, char **argv) {
+    mp_protect_std_fds();
+    /* a closed pipe on stdout must not end a run: its writes fail with EPIPE instead */
+    signal(SIGPIPE, SIG_IGN);
     /* one OpenBLAS thread: this network's products are too small to share across
      * cores (a second thread made a forward pass slower in most measurements) */
     openblas_set_num_threads(1);
@@ -59,36 +82,53 @@ int main(int argc, char **argv) {
     int parsed = mp_cli_parse(argc, argv, &cfg, stdout, stderr);
     if (parsed == MP_CLI_HELP) return MP_EXIT_OK;
     if (parsed != MP_CLI_RUN) return MP_EXIT_USAGE;
-    mp_checkpoint resume;
+    int read_only = 0;
     if (cfg.resume[0]) {
-        int status = prepare_resume(argc, argv, &cfg, &resume);
+        int status = open_resume(argc, argv, &cfg, &read_only);
         if (status >= 0) return status;
     }
     if (cfg.gpu_mode) fprintf(stderr, "No GPUs on this device! Running on CPU.\n");
 
     mp_err err;
     mp_dataset ds;
-    if (mp_dataset_load(&cfg, &ds, &err) != 0) {
-        fprintf(stderr, "metaplast: %s\n", err.msg);
-        return MP_EXIT_RUNTIME;
+    int loaded = mp_dataset_load(&cfg, &ds, &err);
+    if (loaded != 0) {
+        if (cfg.resume[0] && loaded == -2)
+            fprintf(stderr, "metaplast: --resume %s: with the flags of %s/args.txt: %s\n", cfg.resume, cfg.resume,
+                    err.msg);
+        else
+            fprintf(stderr, "metaplast: %s\n", err.msg);
+        return loaded == -2 ? MP_EXIT_USAGE : MP_EXIT_RUNTIME;
     }
-    int status;
-    char run_dir[MP_PATH_MAX + 512];
-    if (mp_config_check_data(&cfg, ds.nclasses, ds.smallest_class, stderr) != MP_CLI_RUN) {
-        status = MP_EXIT_USAGE;
-    } else if (cfg.gradcheck) {
+    int status = -1;
+    char run_dir[MP_PATH_MAX + 512], binding[MP_CHECKPOINT_BINDING];
+    mp_resume r = {0};
+    if (cfg.gradcheck) {
         status = mp_gradcheck_main(&cfg, &ds, stdout);
-    } else if ((cfg.resume[0] ? snprintf(run_dir, sizeof run_dir, "%s", cfg.resume) < 0
-                              : mp_rundir_create(cfg.res, cfg.test_name, run_dir, sizeof run_dir, &err) != 0) ||
-               mp_rundir_write_args(run_dir, &cfg, &ds, &err) != 0) {
+    } else if (mp_run_binding(&cfg, &ds, binding, sizeof binding) != 0) {
+        fprintf(stderr, "metaplast: the run's flags are too long to record (%zu bytes at most)\n", sizeof binding);
+        status = MP_EXIT_USAGE;
+    } else if (cfg.resume[0]) {
+        snprintf(run_dir, sizeof run_dir, "%s", cfg.resume);
+        status = continue_run(&cfg, &ds, binding, read_only, &r);
+    } else if (mp_rundir_create(cfg.res, cfg.test_name, run_dir, sizeof run_dir, &err) != 0 ||
+               mp_rundir_lock(run_dir, NULL, &err) < 0) {
         fprintf(stderr, "metaplast: %s\n", err.msg);
         status = MP_EXIT_RUNTIME;
-    } else {
+    }
+    if (status < 0 && mp_rundir_write_args(run_dir, &cfg, &ds, &err) != 0) {
+        fprintf(stderr, "metaplast: %s\n", err.msg);
+        status = MP_EXIT_RUNTIME;
+    }
+    if (status < 0) {
         printf("run directory: %s\n", run_dir);
         fflush(stdout);
         mp_install_stop_handlers();
-        status = mp_train_run(&cfg, &ds, run_dir, cfg.resume[0] ? &resume : NULL, stdout);
+        status = mp_train_run(&cfg, &ds, run_dir, cfg.resume[0] ? &r.state : NULL, r.history, r.n, r.cap, binding,
+                              stdout);
+        r.history = NULL; /* taken over */
     }
+    free(r.history);
     mp_dataset_free(&ds);
     return status;
 }

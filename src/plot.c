@@ -295,6 +295,10 @@ static const figure_spec FIGURES[] = {
      .names = {"theta_0", "theta_1", "theta_2", "theta_3", "theta_4"}},
 };
 
+enum { NFIGURES = sizeof FIGURES / sizeof FIGURES[0] };
+
+const char *mp_plot_file(int i) { return i >= 0 && i < NFIGURES ? FIGURES[i].file : NULL; }
+
 static void describe_values(char *buf, size_t cap, int n, int window, int averaged) {
     if (n == 0)
         snprintf(buf, cap, "no episodes yet");

@@ -4,11 +4,15 @@
 #include "metaplast/rundir.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
+
+#include "metaplast/checkpoint.h"
 
 /* Run directories of one second before giving up: far more than any sweep starts. */
 #define MAX_RUNS_PER_SECOND 100000
@@ -56,8 +60,31 @@ int mp_rundir_create(const char *res, const char *test_name, char *out, size_t c
     return mp_errf(err, "'%s' already holds %d runs started at %s", base, MAX_RUNS_PER_SECOND, stamp);
 }
 
+int mp_data_fingerprint_lines(const mp_dataset *ds, FILE *f) {
+    return fprintf(f, "images_fingerprint : %llu bytes, crc32 %08x\nlabels_fingerprint : %llu bytes, crc32 %08x\n",
+                   (unsigned long long)ds->images_bytes, (unsigned)ds->images_crc,
+                   (unsigned long long)ds->labels_bytes, (unsigned)ds->labels_crc) < 0 ? -1 : 0;
+}
+
+int mp_run_binding(const mp_config *cfg, const mp_dataset *ds, char *buf, size_t cap) {
+    if (mp_config_binding(cfg, buf, cap) != 0) return -1;
+    size_t n = strlen(buf);
+    FILE *m = fmemopen(buf + n, cap - n, "w");
+    if (!m) return -1;
+    int rc = mp_data_fingerprint_lines(ds, m);
+    if (fclose(m) != 0 || rc != 0) return -1;
+    return strlen(buf) + 1 < cap ? 0 : -1;
+}
+
+static unsigned binding_crc(const mp_config *cfg, const mp_dataset *ds) {
+    char text[MP_CHECKPOINT_BINDING];
+    if (mp_run_binding(cfg, ds, text, sizeof text) != 0) return 0;
+    return (unsigned)crc32(crc32(0, NULL, 0), (const unsigned char *)text, (uInt)strlen(text));
+}
+
 /* args.txt: the flags as mp_config_write_args writes them (mp_config_read_args reads them
- * back), then the data files and the program version. */
+ * back), then the data files, their fingerprints, the CRC-32 of the run's binding (which
+ * --resume checks, so that a hand-edited flag is caught) and the program version. */
 int mp_rundir_write_args(const char *run_dir, const mp_config *cfg, const mp_dataset *ds, mp_err *err) {
     char path[MP_PATH_MAX + 16], tmp[MP_PATH_MAX + 32];
     int n = snprintf(path, sizeof path, "%s/args.txt", run_dir);
@@ -68,8 +95,9 @@ int mp_rundir_write_args(const char *run_dir, const mp_config *cfg, const mp_dat
     FILE *f = fopen(tmp, "w");
     if (!f) return mp_errf(err, "cannot create '%s': %s", tmp, strerror(errno));
     int ok = mp_config_write_args(cfg, f) == 0 &&
-             fprintf(f, "images_file : %s\nlabels_file : %s\nversion : %s\n", ds->images_path, ds->labels_path,
-                     METAPLAST_VERSION) >= 0 &&
+             fprintf(f, "images_file : %s\nlabels_file : %s\n", ds->images_path, ds->labels_path) >= 0 &&
+             mp_data_fingerprint_lines(ds, f) == 0 &&
+             fprintf(f, "binding_crc32 : %08x\nversion : %s\n", binding_crc(cfg, ds), METAPLAST_VERSION) >= 0 &&
              fflush(f) == 0 && fsync(fileno(f)) == 0;
     int saved = errno;
     if (fclose(f) != 0 && ok) {
@@ -82,4 +110,41 @@ int mp_rundir_write_args(const char *run_dir, const mp_config *cfg, const mp_dat
     }
     if (!ok) unlink(tmp);
     return ok ? 0 : mp_errf(err, "cannot write '%s': %s", path, strerror(saved));
+}
+
+int mp_rundir_lock(const char *run_dir, int *read_only, mp_err *err) {
+    char path[MP_PATH_MAX + 32];
+    int n = snprintf(path, sizeof path, "%s/%s", run_dir, MP_RUNDIR_LOCK_FILE);
+    if (n < 0 || (size_t)n >= sizeof path) return mp_errf(err, "path '%s/%s' is too long", run_dir, MP_RUNDIR_LOCK_FILE);
+    if (read_only) *read_only = 0;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
+    if (fd < 0) {
+        int e = errno;
+        if (read_only && (e == EACCES || e == EROFS || e == EPERM)) {
+            *read_only = 1; /* nothing can write here: a reader needs no lock */
+            return -1;
+        }
+        return mp_errf(err, "%s: cannot open the run's lock file: %s", path, strerror(e));
+    }
+    /* A POSIX record lock: the kernel drops it when the process ends, however it ends,
+     * and NFS carries it to the server. (It is also dropped when the process closes any
+     * descriptor of this file, so the file is opened here only, once.) */
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+    if (fcntl(fd, F_SETLK, &fl) != 0) {
+        int e = errno;
+        struct flock who = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+        char holder[64] = "another process";
+        if ((e == EACCES || e == EAGAIN) && fcntl(fd, F_GETLK, &who) == 0 && who.l_type != F_UNLCK && who.l_pid > 0)
+            snprintf(holder, sizeof holder, "process %ld", (long)who.l_pid);
+        close(fd);
+        if (e == EACCES || e == EAGAIN)
+            return mp_errf(err, "run directory '%s' is in use: %s holds its lock (%s); one process at a time "
+                           "may write a run", run_dir, holder, path);
+        return mp_errf(err, "%s: cannot lock: %s", path, strerror(e));
+    }
+    char pid[32];
+    int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len) { /* only informative */
+    }
+    return fd; /* kept open for the life of the process */
 }

@@ -124,31 +124,78 @@ static int parse_csv_row(char *line, mp_record *r) {
     return end == p || *end != '\n' ? -1 : 0;
 }
 
-/* Keeps the first `lines` lines of path (after `skip` header lines); calls row() on
- * each kept line when given. */
-static int keep_lines(const char *path, int skip, long lines, int (*row)(char *, long, void *), void *ctx,
-                      mp_err *err) {
-    FILE *f = fopen(path, "r+");
-    if (!f && errno == ENOENT && lines == 0) return 0; /* killed before it was created */
-    if (!f) return mp_errf(err, "%s: cannot open: %s", path, strerror(errno));
+/* 1 when f holds nothing but NUL bytes from here to its end: what a machine crash can
+ * leave after the last row (the file's size was written, its last blocks were not). */
+static int only_nuls_left(FILE *f) {
+    int c;
+    while ((c = getc(f)) != EOF)
+        if (c != '\0') return 0;
+    return 1;
+}
+
+static int all_nul(const char *p, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (p[i]) return 0;
+    return 1;
+}
+
+int mp_runlog_read(const char *run_dir, mp_record **history, long *cap, long *rows, mp_err *err) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/metrics.csv", run_dir);
+    *rows = 0;
+    *cap = 1024;
+    *history = mp_calloc((size_t)*cap, sizeof(mp_record));
     struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
-        return mp_errf(err, "%s: not a regular file", path);
-    }
-    if (st.st_size == 0) skip = 0; /* killed before its header was written */
+    if (lstat(path, &st) != 0 && errno == ENOENT) return 0; /* killed before it was created */
+    FILE *f = mp_fopen_regular(path, "r", err);
+    if (!f) return -1;
+    char *line = NULL;
+    size_t line_cap = 0;
+    int rc = 0;
+    ssize_t len = getline(&line, &line_cap, f);
+    if (len > 0 && line[len - 1] == '\n' && strcmp(line, mp_csv_header) != 0)
+        rc = mp_errf(err, "%s: the first line is not metaplast's header row", path);
+    else if (len > 0 && line[len - 1] == '\n')
+        while ((len = getline(&line, &line_cap, f)) > 0) {
+            if (*rows == *cap) {
+                *cap *= 2;
+                mp_record *grown = realloc(*history, (size_t)*cap * sizeof **history);
+                if (!grown) {
+                    rc = mp_errf(err, "%s: out of memory for %ld rows", path, *rows);
+                    break;
+                }
+                *history = grown;
+            }
+            mp_record *r = &(*history)[*rows];
+            int whole = line[len - 1] == '\n';
+            if (whole && parse_csv_row(line, r) == 0 && r->episode == *rows + 1) {
+                (*rows)++;
+                continue;
+            }
+            /* a row cut short at the end of the file, or NULs to the end: a crash's leftovers */
+            if (!whole || (memchr(line, '\0', (size_t)len) && all_nul(line, (size_t)len - 1) && only_nuls_left(f)))
+                break;
+            rc = mp_errf(err, "%s: row %ld is damaged", path, *rows + 1);
+            break;
+        }
+    if (rc == 0 && ferror(f)) rc = mp_errf(err, "%s: cannot read: %s", path, strerror(errno));
+    free(line);
+    fclose(f);
+    return rc;
+}
+
+/* Keeps the first `lines` lines of path (after `skip` header lines). */
+static int keep_lines(const char *path, int skip, long lines, mp_err *err) {
+    FILE *f = mp_fopen_regular(path, "r+", err);
+    if (!f) return -1;
     char *line = NULL;
     size_t cap = 0;
-    long kept = 0, offset = 0;
+    long offset = 0;
     int rc = 0;
-    for (int h = 0; h < skip + lines && rc == 0; h++) {
+    for (long h = 0; h < skip + lines && rc == 0; h++) {
         ssize_t len = getline(&line, &cap, f);
         if (len <= 0 || line[len - 1] != '\n')
-            rc = mp_errf(err, "%s: has %ld complete rows, the checkpoint needs %ld", path, kept, lines);
-        else if (h >= skip && row && row(line, kept, ctx) != 0)
-            rc = mp_errf(err, "%s: row %ld is damaged", path, kept + 1);
-        else if (h >= skip)
-            kept++;
+            rc = mp_errf(err, "%s: has %ld complete rows, %ld are needed", path, h < skip ? 0 : h - skip, lines);
         offset += len > 0 ? (long)len : 0;
     }
     free(line);
@@ -158,22 +205,45 @@ static int keep_lines(const char *path, int skip, long lines, int (*row)(char *,
     return rc;
 }
 
-typedef struct {
-    mp_record *history;
-} restore_ctx;
-
-static int restore_row(char *line, long index, void *ctx) {
-    mp_record *r = &((restore_ctx *)ctx)->history[index];
-    return parse_csv_row(line, r) != 0 || r->episode != index + 1 ? -1 : 0;
-}
-
-int mp_runlog_restore(const char *run_dir, long episodes, mp_record **history, long *cap, mp_err *err) {
+int mp_runlog_cut(const char *run_dir, const mp_record *history, long n, mp_err *err) {
     char csv[4200], params[4200];
     snprintf(csv, sizeof csv, "%s/metrics.csv", run_dir);
     snprintf(params, sizeof params, "%s/params.txt", run_dir);
-    *cap = episodes > 1024 ? episodes : 1024;
-    restore_ctx ctx = {mp_calloc((size_t)*cap, sizeof(mp_record))};
-    *history = ctx.history;
-    if (keep_lines(csv, 1, episodes, restore_row, &ctx, err) != 0) return -1;
-    return keep_lines(params, 0, episodes, NULL, NULL, err);
+    struct stat st;
+    int has_csv = !(lstat(csv, &st) != 0 && errno == ENOENT);
+    if (has_csv && n == 0 && truncate(csv, 0) != 0) /* the header is written again on open */
+        return mp_errf(err, "%s: cannot empty it: %s", csv, strerror(errno));
+    if (has_csv && n > 0 && keep_lines(csv, 1, n, err) != 0) return -1;
+    if (!has_csv && n > 0) return mp_errf(err, "%s: missing, %ld rows are needed", csv, n);
+    /* params.txt holds the console lines of the rows: written anew from them, so that a
+     * params.txt lost or cut short by a crash costs nothing */
+    size_t cap = (size_t)(n > 0 ? n : 1) * 256, len = 0;
+    char *text = mp_malloc(cap);
+    for (long i = 0; i < n; i++) {
+        char line[512];
+        mp_format_console_line(&history[i], line, sizeof line);
+        size_t l = strlen(line);
+        if (len + l + 2 > cap) {
+            cap = 2 * cap + l + 2;
+            char *grown = realloc(text, cap);
+            if (!grown) {
+                free(text);
+                return mp_errf(err, "%s: out of memory", params);
+            }
+            text = grown;
+        }
+        memcpy(text + len, line, l);
+        len += l;
+        text[len++] = '\n';
+    }
+    int rc = mp_write_file_atomic(params, text, len, 1, err);
+    free(text);
+    return rc;
+}
+
+int mp_runlog_sync(mp_runlog *log, mp_err *err) {
+    if (fsync(log->csv_fd) != 0) return mp_errf(err, "%s: fsync failed: %s", log->csv_path, strerror(errno));
+    if (fsync(log->params_fd) != 0)
+        return mp_errf(err, "%s: fsync failed: %s", log->params_path, strerror(errno));
+    return 0;
 }

@@ -53,7 +53,7 @@ static int largest_class(const mp_dataset *ds) {
 
 void mp_task_draw(mp_task *task, const mp_dataset *ds, mp_rng *rng) {
     const int M = task->M, K = task->K, Q = task->Q;
-    /* mp_config_check_data has established these. */
+    /* mp_dataset_load has established these (M <= classes, K+Q <= smallest class). */
     assert(M <= ds->nclasses && K + Q <= ds->smallest_class);
 
     /* One scratch buffer, large enough for the class ids and for any class's images. */

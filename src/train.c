@@ -5,6 +5,8 @@
 #include <string.h>
 #include <signal.h>
 #include <time.h>
+#include <errno.h>
+#include <unistd.h>
 
 #include "metaplast/checkpoint.h"
 #include "metaplast/gradcheck.h"
@@ -142,14 +144,56 @@ int mp_trainer_episode(mp_trainer *tr, mp_record *rec, char *why, size_t why_cap
         return -1;
     }
     mp_adam_step(&tr->adam, tr->theta, out.grad);
-    for (int k = 0; k < MP_THETAS; k++)
+    for (int k = 0; k < MP_THETAS; k++) {
         if (!isfinite(tr->theta[k])) {
             snprintf(why, why_cap, "theta%d is not finite after the Adam step", k);
             return -1;
         }
+        /* a gradient so large that its square overflows freezes theta without a NaN */
+        if (!isfinite(tr->adam.m[k]) || !isfinite(tr->adam.v[k])) {
+            snprintf(why, why_cap, "Adam's moment estimates of theta%d are not finite (dL/dtheta%d = %g)", k, k,
+                     out.grad[k]);
+            return -1;
+        }
+    }
     tr->episode++;
     rec->seconds = now_seconds() - start;
     return 0;
+}
+
+int mp_trainer_saturated(const mp_trainer *tr, const mp_record *rec) {
+    for (int k = 0; k < MP_THETAS; k++) {
+        if (!(tr->arch.terms & (1u << k))) continue;
+        double l1 = tr->cfg->lamb * (rec->theta[k] > 0 ? 1 : rec->theta[k] < 0 ? -1 : 0);
+        if (rec->grad[k] - l1 != 0) return 0;
+    }
+    return 1;
+}
+
+int mp_trainer_replay(const mp_config *cfg, const mp_dataset *ds, const mp_record *rows, long n, mp_checkpoint *ck,
+                      char *why, size_t why_cap) {
+    mp_config one = *cfg;
+    one.threads = 1; /* draws only: no worker */
+    mp_trainer tr;
+    mp_trainer_init(&tr, &one, ds);
+    int rc = 0;
+    for (long i = 0; i < n && rc == 0; i++) {
+        for (int k = 0; k < MP_THETAS; k++)
+            if (memcmp(&rows[i].theta[k], &tr.theta[k], sizeof(double)) != 0) {
+                snprintf(why, why_cap,
+                         "row %ld: theta_%d is %.17g, but the rows before it lead to %.17g (the file was edited, "
+                         "or mixes two runs)", i + 1, k, rows[i].theta[k], tr.theta[k]);
+                rc = -1;
+                break;
+            }
+        if (rc != 0) break;
+        mp_trainer_draw(&tr); /* the generator moves as the episode's draw moved it */
+        mp_adam_step(&tr.adam, tr.theta, rows[i].grad);
+        tr.episode++;
+    }
+    mp_trainer_save_state(&tr, ck);
+    mp_trainer_free(&tr);
+    return rc;
 }
 
 static double *widen(const float *v, size_t n) {
@@ -192,7 +236,18 @@ int mp_gradcheck_main(const mp_config *cfg, const mp_dataset *ds, FILE *out) {
 
 static volatile sig_atomic_t stop_signal;
 
-static void on_stop_signal(int sig) { stop_signal = sig; }
+/* The first SIGINT, SIGTERM or SIGHUP asks the loop to stop after the current episode;
+ * a second one ends the process at once (the last checkpoint is whole: each is renamed
+ * into place). */
+static void on_stop_signal(int sig) {
+    if (stop_signal) {
+        static const char msg[] = "metaplast: second signal: stopping now (the last checkpoint is intact)\n";
+        ssize_t w = write(2, msg, sizeof msg - 1);
+        (void)w;
+        _exit(128 + sig);
+    }
+    stop_signal = sig;
+}
 
 void mp_install_stop_handlers(void) {
     struct sigaction sa;
@@ -201,6 +256,11 @@ void mp_install_stop_handlers(void) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
+static const char *signal_name(int sig) {
+    return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "a signal";
 }
 
 static int write_plots(const char *run_dir, const mp_record *rec, long n, int avg_window) {
@@ -219,6 +279,7 @@ void mp_trainer_save_state(const mp_trainer *tr, mp_checkpoint *ck) {
     memcpy(ck->adam_v, tr->adam.v, sizeof ck->adam_v);
     ck->adam_step = tr->adam.step;
     ck->rng = tr->rng;
+    memset(ck->binding, 0, sizeof ck->binding);
 }
 
 void mp_trainer_load_state(mp_trainer *tr, const mp_checkpoint *ck) {
@@ -234,16 +295,28 @@ void mp_trainer_load_state(mp_trainer *tr, const mp_checkpoint *ck) {
     tr->rng = ck->rng;
 }
 
-/* A machine crash loses at most this much training since the last fsync'd checkpoint
- * (a killed process loses nothing: every episode's checkpoint is atomic). */
+/* How often the logs and the checkpoint are made durable (fsync'd): a machine crash
+ * costs at most the episodes of this many seconds, which --resume recomputes. */
 #define CHECKPOINT_SYNC_SECONDS 5.0
 
+/* The console lines are a copy of params.txt: when stdout fails (a closed pipe, a full
+ * disk) they stop, with one warning, and training goes on. */
+static void console_line(FILE *out, const char *line, int *console_ok) {
+    if (!*console_ok) return;
+    if (fprintf(out, "%s\n", line) < 0 || fflush(out) != 0) {
+        *console_ok = 0;
+        fprintf(stderr, "metaplast: stdout: %s; no more console lines (params.txt has every one), training goes "
+                "on\n", strerror(errno));
+    }
+}
+
 /* The episode loop; history holds *n records (those of a resumed run first). */
-static int train_loop(mp_trainer *tr, mp_runlog *log, const char *run_dir, mp_record **history, long *cap, long *n,
-                      FILE *out) {
+static int train_loop(mp_trainer *tr, mp_runlog *runlog, const char *run_dir, const char *binding, mp_record **history,
+                      long *cap, long *n, FILE *out) {
     const mp_config *cfg = tr->cfg;
     mp_err err;
     double last_sync = now_seconds();
+    int console_ok = 1;
     while (tr->episode < cfg->episodes) {
         if (*n == *cap) {
             *cap *= 2;
@@ -259,12 +332,15 @@ static int train_loop(mp_trainer *tr, mp_runlog *log, const char *run_dir, mp_re
         int diverged = mp_trainer_episode(tr, rec, why, sizeof why) != 0;
         mp_checkpoint ck;
         mp_trainer_save_state(tr, &ck);
-        /* the log first, then the checkpoint: a kill in between leaves a row that
-         * --resume cuts off and recomputes */
-        /* durable every CHECKPOINT_SYNC_SECONDS and at the end; atomic always */
+        snprintf(ck.binding, sizeof ck.binding, "%s", binding);
+        /* The row first, then the checkpoint: a kill in between leaves a row that --resume
+         * cuts off and recomputes. Every few seconds (and at the end) both are made
+         * durable, the logs before the checkpoint, so that after a machine crash the
+         * durable checkpoint is never ahead of the durable rows (and when a checkpoint
+         * written since is, --resume rebuilds the state from the rows). */
         double t = now_seconds();
         int durable = t - last_sync >= CHECKPOINT_SYNC_SECONDS || tr->episode == cfg->episodes || stop_signal;
-        if (mp_runlog_append(log, rec, &err) != 0 ||
+        if (mp_runlog_append(runlog, rec, &err) != 0 || (durable && mp_runlog_sync(runlog, &err) != 0) ||
             (!diverged && mp_checkpoint_save(run_dir, &ck, durable, &err) != 0)) {
             fprintf(stderr, "metaplast: %s\n", err.msg);
             return MP_EXIT_RUNTIME;
@@ -272,14 +348,19 @@ static int train_loop(mp_trainer *tr, mp_runlog *log, const char *run_dir, mp_re
         if (durable) last_sync = t;
         (*n)++;
         mp_format_console_line(rec, line, sizeof line);
-        fprintf(out, "%s\n", line);
-        fflush(out);
+        console_line(out, line, &console_ok);
         if (diverged) {
             fprintf(stderr, "metaplast: episode %ld diverged: %s; stopping (everything written so far is kept)\n",
                     rec->episode, why);
             return MP_EXIT_RUNTIME;
         }
-        if (stop_signal) return 128 + (int)stop_signal;
+        if (mp_trainer_saturated(tr, rec))
+            fprintf(stderr,
+                    "metaplast: warning: episode %ld: the query loss's gradient is exactly 0 (loss %.6f; chance is "
+                    "ln %d = %.6f): the network saturated%s\n",
+                    rec->episode, rec->loss, tr->arch.n[MP_LAYERS], log((double)tr->arch.n[MP_LAYERS]),
+                    fabs(cfg->a) >= 0.1 ? " (is --a too large?)" : "");
+        if (stop_signal && tr->episode < cfg->episodes) return 128 + (int)stop_signal;
         if (cfg->plot_every > 0 && tr->episode % cfg->plot_every == 0 &&
             write_plots(run_dir, *history, *n, cfg->avg_window) != 0)
             return MP_EXIT_RUNTIME;
@@ -287,33 +368,36 @@ static int train_loop(mp_trainer *tr, mp_runlog *log, const char *run_dir, mp_re
     return MP_EXIT_OK;
 }
 
-int mp_train_run(const mp_config *cfg, const mp_dataset *ds, const char *run_dir, const mp_checkpoint *resume,
-                 FILE *out) {
+int mp_train_run(const mp_config *cfg, const mp_dataset *ds, const char *run_dir, const mp_checkpoint *start,
+                 mp_record *history, long n, long cap, const char *binding, FILE *out) {
     mp_err err;
     mp_trainer tr;
     mp_trainer_init(&tr, cfg, ds);
-    long cap = 1024, n = 0;
-    mp_record *history = NULL;
     int status = MP_EXIT_OK;
-    if (resume) {
-        if (mp_runlog_restore(run_dir, resume->episode, &history, &cap, &err) != 0) status = MP_EXIT_RUNTIME;
-        mp_trainer_load_state(&tr, resume);
-        n = resume->episode;
+    if (start) {
+        mp_trainer_load_state(&tr, start);
     } else {
+        cap = 1024, n = 0;
         history = mp_malloc((size_t)cap * sizeof *history);
     }
     mp_runlog log = {.csv_fd = -1, .params_fd = -1};
-    if (status == MP_EXIT_OK && mp_runlog_open(&log, run_dir, &err) != 0) status = MP_EXIT_RUNTIME;
-    if (status != MP_EXIT_OK)
+    if (mp_runlog_open(&log, run_dir, &err) != 0) {
         fprintf(stderr, "metaplast: %s\n", err.msg);
-    else
-        status = train_loop(&tr, &log, run_dir, &history, &cap, &n, out);
+        status = MP_EXIT_RUNTIME;
+    } else {
+        status = train_loop(&tr, &log, run_dir, binding, &history, &cap, &n, out);
+    }
     /* whatever episodes finished are plotted, however the loop ended */
     if (n > 0 && write_plots(run_dir, history, n, cfg->avg_window) != 0 && status == MP_EXIT_OK)
         status = MP_EXIT_RUNTIME;
-    if (status == 128 + SIGINT || status == 128 + SIGTERM)
-        fprintf(stderr, "metaplast: stopped by signal after episode %ld; continue with: metaplast --resume %s\n",
-                tr.episode, run_dir);
+    char quoted[2 * MP_PATH_MAX];
+    if (status > 128)
+        fprintf(stderr, "metaplast: stopped by signal %s after episode %ld of %ld; continue with: metaplast --resume %s\n",
+                signal_name(status - 128), tr.episode, cfg->episodes,
+                mp_shell_quote(run_dir, quoted, sizeof quoted));
+    else if (status == MP_EXIT_OK && stop_signal)
+        fprintf(stderr, "metaplast: %s came after the last episode: the run is complete (%ld episodes, plots "
+                "drawn)\n", signal_name(stop_signal), tr.episode);
     mp_runlog_close(&log);
     mp_trainer_free(&tr);
     free(history);

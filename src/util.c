@@ -54,11 +54,16 @@ FILE *mp_fopen_regular(const char *path, const char *mode, mp_err *err) {
         return NULL;
     }
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        int e = errno;
+    int statted = fstat(fd, &st) == 0;
+    if (!statted || !S_ISREG(st.st_mode)) {
+        int e = statted ? 0 : errno;
         close(fd);
+        if (!statted) {
+            mp_errf(err, "%s: cannot stat: %s", path, strerror(e));
+            return NULL;
+        }
         if (S_ISDIR(st.st_mode)) mp_errf(err, "%s: is a directory, not a file", path);
-        else mp_errf(err, "%s: not a regular file (%s)", path, S_ISFIFO(st.st_mode) ? "a FIFO" : e ? strerror(e) : "a device or socket");
+        else mp_errf(err, "%s: not a regular file (%s)", path, S_ISFIFO(st.st_mode) ? "a FIFO" : "a device or socket");
         return NULL;
     }
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
@@ -68,4 +73,76 @@ FILE *mp_fopen_regular(const char *path, const char *mode, mp_err *err) {
         close(fd);
     }
     return f;
+}
+
+void mp_protect_std_fds(void) {
+    for (int fd = 0; fd <= 2; fd++)
+        if (fcntl(fd, F_GETFD) == -1 && errno == EBADF) {
+            /* open returns the lowest free descriptor: this one, as the lower ones are open */
+            int got = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+            if (got >= 0 && got != fd) close(got);
+        }
+}
+
+const char *mp_shell_quote(const char *text, char *buf, size_t cap) {
+    if (*text && strspn(text, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-+=.,:/@%") ==
+                     strlen(text)) {
+        snprintf(buf, cap, "%s", text);
+        return buf;
+    }
+    size_t n = 0;
+    if (cap < 3) return text;
+    buf[n++] = '\'';
+    for (const char *p = text; *p && n + 6 < cap; p++) {
+        if (*p == '\'') { /* close, an escaped quote, reopen */
+            memcpy(buf + n, "'\\''", 4);
+            n += 4;
+        } else {
+            buf[n++] = *p;
+        }
+    }
+    buf[n++] = '\'';
+    buf[n] = '\0';
+    return buf;
+}
+
+int mp_write_file_atomic(const char *path, const void *data, size_t len, int durable, mp_err *err) {
+    char tmp[MP_UTIL_PATH_MAX + 8];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
+        return mp_errf(err, "%s: path too long", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0) return mp_errf(err, "%s: cannot create: %s", tmp, strerror(errno));
+    const char *p = data;
+    size_t left = len;
+    int e = 0;
+    while (left > 0 && !e) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) e = w < 0 ? errno : ENOSPC;
+        else p += w, left -= (size_t)w;
+    }
+    if (!e && durable && fsync(fd) != 0) e = errno;
+    if (close(fd) != 0 && !e) e = errno;
+    if (e) {
+        unlink(tmp);
+        return mp_errf(err, "%s: cannot write: %s", tmp, strerror(e));
+    }
+    if (rename(tmp, path) != 0) {
+        e = errno;
+        unlink(tmp);
+        return mp_errf(err, "%s: cannot replace: %s", path, strerror(e));
+    }
+    if (durable) { /* the rename itself: fsync of the directory that holds the file */
+        char dir[MP_UTIL_PATH_MAX];
+        snprintf(dir, sizeof dir, "%s", path);
+        char *slash = strrchr(dir, '/');
+        if (slash) *slash = '\0';
+        else snprintf(dir, sizeof dir, ".");
+        int dfd = open(slash && dir[0] == '\0' ? "/" : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
+    }
+    return 0;
 }

@@ -28,6 +28,7 @@ static mp_checkpoint sample(long episode) {
     ck.adam_step = episode;
     mp_rng_seed(&ck.rng, 12345);
     for (long i = 0; i < episode; i++) mp_rng_next(&ck.rng);
+    snprintf(ck.binding, sizeof ck.binding, "seed : 1\nK : %ld\nimages : 123 bytes, crc32 0000abcd\n", episode);
     return ck;
 }
 
@@ -38,6 +39,7 @@ static void assert_same(const mp_checkpoint *a, const mp_checkpoint *b) {
     assert_memory_equal(a->adam_m, b->adam_m, sizeof a->adam_m);
     assert_memory_equal(a->adam_v, b->adam_v, sizeof a->adam_v);
     assert_memory_equal(a->rng.s, b->rng.s, sizeof a->rng.s);
+    assert_memory_equal(a->binding, b->binding, sizeof a->binding);
 }
 
 static uint32_t le32(const uint8_t *p) {
@@ -79,7 +81,7 @@ static void test_layout_and_round_trip(void **state) {
         uint8_t buf[MP_CHECKPOINT_SIZE];
         size_t n = mp_checkpoint_encode(&ck, buf);
         assert_int_equal(n, MP_CHECKPOINT_SIZE);
-        assert_int_equal(n, 8 + 4 + 4 + (8 + 15 * 8 + 8 + 32) + 4); /* 188: the header's layout */
+        assert_int_equal(n, 8 + 4 + 4 + (8 + 15 * 8 + 8 + 32 + 1024) + 4); /* 1212: the header's layout */
         assert_memory_equal(buf, "MPLASTCK", 8);
         assert_int_equal(le32(buf + 8), MP_CHECKPOINT_VERSION);
         assert_int_equal(le32(buf + 12), MP_CHECKPOINT_PAYLOAD);
@@ -107,7 +109,7 @@ static void test_layout_and_round_trip(void **state) {
     assert_int_equal(mp_checkpoint_load(dir, &back, &err), 0);
     assert_same(&ck, &back);
     snprintf(path, sizeof path, "%s/%s", dir, MP_CHECKPOINT_FILE);
-    uint8_t file[512];
+    uint8_t file[2048];
     assert_int_equal(read_file(path, file, sizeof file), MP_CHECKPOINT_SIZE);
     assert_memory_equal(file, buf, 8);
     snprintf(path, sizeof path, "%s/%s.tmp", dir, MP_CHECKPOINT_FILE);
@@ -136,9 +138,9 @@ static void test_damage_refused(void **state) {
     assert_refused(buf, n, "not a metaplast checkpoint");
 
     memcpy(buf, good, n);
-    put_le32(buf + 8, 2);
+    put_le32(buf + 8, 3);
     fix_crc(buf, n);
-    assert_refused(buf, n, "version 2");
+    assert_refused(buf, n, "version 3");
     put_le32(buf + 8, 0);
     fix_crc(buf, n);
     assert_refused(buf, n, "version 0");
@@ -180,6 +182,29 @@ static void test_damage_refused(void **state) {
     odd.episode = odd.adam_step = -5;
     mp_checkpoint_encode(&odd, buf);
     assert_refused(buf, n, "damaged");
+    /* a binding that is not NUL-padded text */
+    memcpy(buf, good, n);
+    buf[n - 5] = 'x';
+    fix_crc(buf, n);
+    assert_refused(buf, n, "binding");
+}
+
+/* Version 1 (before the binding) is still read: the same fields, an empty binding. */
+static void test_version_1_read(void **state) {
+    (void)state;
+    mp_checkpoint ck = sample(9), back;
+    uint8_t buf[MP_CHECKPOINT_SIZE];
+    size_t n = mp_checkpoint_encode(&ck, buf);
+    size_t v1 = n - MP_CHECKPOINT_BINDING; /* 188 bytes */
+    assert_int_equal(v1, 188);
+    put_le32(buf + 8, 1);
+    put_le32(buf + 12, MP_CHECKPOINT_PAYLOAD - MP_CHECKPOINT_BINDING);
+    fix_crc(buf, v1);
+    mp_err err;
+    assert_int_equal(mp_checkpoint_decode(buf, v1, "x", &back, &err), 0);
+    memset(ck.binding, 0, sizeof ck.binding);
+    assert_same(&ck, &back);
+    assert_refused(buf, v1 + 1, "damaged");
 }
 
 /* The same refusals through mp_checkpoint_load: the message names the file's path. */
@@ -327,6 +352,7 @@ static void test_save_errors(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_layout_and_round_trip), cmocka_unit_test(test_damage_refused),
+        cmocka_unit_test(test_version_1_read),
         cmocka_unit_test(test_damaged_files),         cmocka_unit_test(test_leftover_tmp),
         cmocka_unit_test(test_save_errors),
     };

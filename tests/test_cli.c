@@ -105,11 +105,17 @@ static void test_both_syntaxes(void **state) {
     /* the last occurrence wins, as with the release's argparse */
     assert_int_equal(PARSE(&c, "--K", "7", "--K=8"), MP_CLI_RUN);
     assert_int_equal(c.K, 8);
-    /* the caps themselves are accepted */
-    assert_int_equal(PARSE(&c, "--episodes", "1000000000", "--K", "100000", "--Q", "100000", "--M", "10000",
-                           "--dim", "128", "--seed", "-9223372036854775808"),
+    /* the caps themselves are accepted, each alone (together they ask for more memory than
+     * an episode may take: refused, see test_validation) */
+    assert_int_equal(PARSE(&c, "--K", "100000", "--M", "1"), MP_CLI_RUN);
+    assert_int_equal(PARSE(&c, "--Q", "100000", "--M", "1"), MP_CLI_RUN);
+    assert_int_equal(PARSE(&c, "--M", "10000", "--K", "1", "--Q", "1"), MP_CLI_RUN);
+    assert_int_equal(PARSE(&c, "--episodes", "1000000000", "--dim", "128", "--seed", "-9223372036854775808"),
                      MP_CLI_RUN);
     assert_int_equal(c.seed, LLONG_MIN);
+    /* nested experiment names and tiny (normal) doubles are fine */
+    assert_int_equal(PARSE(&c, "--test_name", "sweep/seed_1", "--lamb", "1e-300", "--a", "-0.5e-3"), MP_CLI_RUN);
+    assert_string_equal(c.test_name, "sweep/seed_1");
 }
 
 static void test_vec_forms(void **state) {
@@ -145,7 +151,7 @@ static void test_vec_forms(void **state) {
 
 /* Each rule: the arguments, then strings the message must contain (the flag, the value). */
 static const struct {
-    const char *args[6];
+    const char *args[8];
     const char *needs[3];
 } invalid[] = {
     /* unknown flags, stray arguments, missing values */
@@ -204,6 +210,20 @@ static const struct {
     {{"--a", "-inf"}, {"--a", "'-inf'", "not a finite number"}},
     {{"--a", "NaN"}, {"--a", "'NaN'", "not a finite number"}},
     {{"--lamb", "1e999"}, {"--lamb", "'1e999'", "not a finite number"}},
+    /* decimal only, and no silent underflow to 0 (issue 10, item 11) */
+    {{"--lr_meta", "0x10"}, {"--lr_meta", "'0x10'", "not a number"}},
+    {{"--a", "0x1p-3"}, {"--a", "'0x1p-3'", "not a number"}},
+    {{"--a", "1e-400"}, {"--a", "'1e-400'", "cannot be held by a double"}},
+    {{"--lamb", "4e-320"}, {"--lamb", "'4e-320'", "cannot be held by a double"}},
+    /* --test_name stays below --res */
+    {{"--test_name", "../x"}, {"--test_name", "'../x'", "below --res"}},
+    {{"--test_name", "/tmp/x"}, {"--test_name", "'/tmp/x'", "below --res"}},
+    {{"--test_name", "a/../../b"}, {"--test_name", "below --res"}},
+    {{"--test_name", "a/./b"}, {"--test_name", "below --res"}},
+    {{"--test_name", ".."}, {"--test_name", "below --res"}},
+    /* what an episode would hold, before any data is read (issue 10, item 8) */
+    {{"--dim", "128", "--K", "100000"}, {"--M/--K/--Q/--dim", "GiB"}},
+    {{"--M", "10000", "--K", "10000", "--Q", "10000"}, {"--M/--K/--Q/--dim", "more than the 16 GiB"}},
     /* adversarial sizes: caps and overflow */
     {{"--episodes", "1000000001"}, {"--episodes", "'1000000001'", "1 to 1000000000"}},
     {{"--K", "1000000000"}, {"--K", "'1000000000'", "1 to 100000"}},
@@ -263,40 +283,6 @@ static void test_help(void **state) {
     /* -h works too, also after other flags */
     assert_int_equal(PARSE(&c, "--K", "3", "-h"), MP_CLI_HELP);
     assert_non_null(strstr(out_text, "--gradcheck"));
-}
-
-static void test_check_data(void **state) {
-    (void)state;
-    char *buf = NULL;
-    size_t n = 0;
-    FILE *err = open_memstream(&buf, &n);
-    mp_config c;
-    mp_config_defaults(&c);
-    assert_int_equal(mp_config_check_data(&c, 47, 400, err), MP_CLI_RUN);
-    c.M = 47;
-    c.K = 390;
-    assert_int_equal(mp_config_check_data(&c, 47, 400, err), MP_CLI_RUN); /* both limits reached exactly */
-    fflush(err);
-    assert_int_equal(n, 0);
-
-    c.M = 48;
-    assert_int_equal(mp_config_check_data(&c, 47, 400, err), MP_CLI_ERROR);
-    fflush(err);
-    assert_non_null(strstr(buf, "--M"));
-    assert_non_null(strstr(buf, "48"));
-    assert_non_null(strstr(buf, "47"));
-
-    rewind(err);
-    c.M = 5;
-    c.K = 391;
-    assert_int_equal(mp_config_check_data(&c, 47, 400, err), MP_CLI_ERROR);
-    fflush(err);
-    assert_non_null(strstr(buf, "--K"));
-    assert_non_null(strstr(buf, "--Q"));
-    assert_non_null(strstr(buf, "401"));
-    assert_non_null(strstr(buf, "400"));
-    fclose(err);
-    free(buf);
 }
 
 /* The args.txt lines of c, into a buffer the caller owns. */
@@ -393,7 +379,7 @@ int main(void) {
         cmocka_unit_test(test_defaults),         cmocka_unit_test(test_both_syntaxes),
         cmocka_unit_test(test_vec_forms),        cmocka_unit_test(test_validation),
         cmocka_unit_test(test_too_long_string),  cmocka_unit_test(test_help),
-        cmocka_unit_test(test_check_data),       cmocka_unit_test(test_write_args_format),
+        cmocka_unit_test(test_write_args_format),
         cmocka_unit_test(test_args_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

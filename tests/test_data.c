@@ -1,10 +1,13 @@
 /* Databases: loading a fake one written here, each way it can be wrong, resizing,
  * and the real bymerge and Fashion-MNIST files when this machine has them. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "metaplast/data.h"
 #include "testutil.h"
@@ -296,6 +299,228 @@ static void test_fashion_data_dir_first(void **state) {
     expect_load_failure(fx, fx->labels, "label 10 at index 2 is out of range 0..9");
 }
 
+/* Deflates n bytes with flush into out (which is large enough), returns the length. */
+static size_t deflate_some(z_stream *zs, const uint8_t *in, size_t n, int flush, uint8_t *out, size_t cap) {
+    zs->next_in = (Bytef *)in;
+    zs->avail_in = (uInt)n;
+    zs->next_out = out;
+    zs->avail_out = (uInt)cap;
+    int rc = deflate(zs, flush);
+    assert_true(rc == (flush == Z_FINISH ? Z_STREAM_END : Z_OK));
+    assert_int_equal(zs->avail_in, 0);
+    assert_true(zs->avail_out > 0);
+    return cap - zs->avail_out;
+}
+
+/* A valid gzip file of an IDX header then `mib` MiB of zero bytes, written in
+ * milliseconds whatever its size: 1 MiB of zeros is deflated once after a full flush
+ * (so its blocks refer to nothing before them) and those bytes are repeated. About
+ * 1 KB of file per MiB claimed: a gzip bomb. */
+static void write_zero_bomb(const char *path, const uint8_t *head, size_t head_len, size_t mib) {
+    enum { MIB = 1 << 20, CAP = 1 << 16 };
+    uint8_t *zeros = calloc(1, MIB), *first = malloc(CAP), *block = malloc(CAP), *last = malloc(CAP);
+    z_stream zs = {0};
+    assert_int_equal(deflateInit2(&zs, 9, Z_DEFLATED, -MAX_WBITS, 9, Z_DEFAULT_STRATEGY), Z_OK);
+    size_t first_len = deflate_some(&zs, head, head_len, Z_FULL_FLUSH, first, CAP);
+    size_t block_len = deflate_some(&zs, zeros, MIB, Z_FULL_FLUSH, block, CAP);
+    size_t last_len = deflate_some(&zs, NULL, 0, Z_FINISH, last, CAP);
+    deflateEnd(&zs);
+    uLong crc = crc32(0L, head, (uInt)head_len), zeros_crc = crc32(0L, zeros, MIB);
+    for (size_t i = 0; i < mib; i++) crc = crc32_combine(crc, zeros_crc, MIB);
+    uint32_t isize = (uint32_t)(head_len + mib * MIB); /* modulo 2^32, as gzip stores it */
+    uint8_t trailer[8];
+    for (int b = 0; b < 4; b++) {
+        trailer[b] = (uint8_t)(crc >> (8 * b));
+        trailer[4 + b] = (uint8_t)(isize >> (8 * b));
+    }
+    const uint8_t gz_header[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 3};
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(gz_header, 1, 10, f), 10);
+    assert_int_equal(fwrite(first, 1, first_len, f), first_len);
+    for (size_t i = 0; i < mib; i++) assert_int_equal(fwrite(block, 1, block_len, f), block_len);
+    assert_int_equal(fwrite(last, 1, last_len, f), last_len);
+    assert_int_equal(fwrite(trailer, 1, 8, f), 8);
+    assert_int_equal(fclose(f), 0);
+    free(zeros), free(first), free(block), free(last);
+}
+
+/* The IDX header of count images of 1x1 and of count labels, as bytes. */
+static void write_bomb_pair(fixture *fx, uint32_t count, size_t mib) {
+    uint8_t head[16] = {0, 0, 8, 3};
+    const uint32_t words[3] = {count, 1, 1};
+    for (int w = 0; w < 3; w++)
+        for (int b = 0; b < 4; b++) head[4 + 4 * w + b] = (uint8_t)(words[w] >> (24 - 8 * b));
+    write_zero_bomb(fx->images, head, 16, mib);
+    head[3] = 1;
+    write_zero_bomb(fx->labels, head, 8, mib);
+}
+
+static long max_rss_kib(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
+/* Issue 10 item 6: a 2 MB gzip pair claiming 2^30 images of 1x1 and 2^30 labels (each
+ * file valid to its last byte) is refused from the headers, naming the file, at once and
+ * without allocating: the old code took 14 s and 10.5 GB, then died of out of memory. */
+static void test_gzip_bomb(void **state) {
+    fixture *fx = *state;
+    write_bomb_pair(fx, 1u << 30, 1024);
+    struct stat st;
+    assert_int_equal(stat(fx->images, &st), 0);
+    printf("  the images file: %lld bytes claiming 2^30\n", (long long)st.st_size);
+    assert_true(st.st_size < (3 << 20));
+    const int dims[2] = {28, 1}; /* resized as by default, and at the file's own size */
+    for (int i = 0; i < 2; i++) {
+        fx->cfg.dim = dims[i];
+        long rss_before = max_rss_kib();
+        double t0 = tu_now();
+        expect_load_failure(fx, fx->images, "claims 1073741824 images of 1x1");
+        double seconds = tu_now() - t0;
+        long rss_grown = max_rss_kib() - rss_before;
+        printf("  refused in %.3f s, peak memory grown by %ld KiB\n", seconds, rss_grown);
+        mp_dataset ds;
+        mp_err err = {{0}};
+        assert_int_equal(mp_dataset_load(&fx->cfg, &ds, &err), -1);
+        assert_non_null(strstr(err.msg, "more than the 8 GiB limit"));
+        assert_non_null(strstr(err.msg, fx->labels));
+        assert_true((strstr(err.msg, "resized to --dim 28") != NULL) == (dims[i] == 28));
+        assert_true(seconds < 0.5);
+        assert_true(rss_grown < 64 * 1024);
+    }
+}
+
+/* The limit counts the images as resized to --dim: 2^20 images of 1x1 (10 MiB loaded)
+ * are fine at --dim 1 but take 16 GiB at --dim 128. */
+static void test_limit_counts_resize(void **state) {
+    fixture *fx = *state;
+    write_bomb_pair(fx, 1u << 20, 1);
+    fx->cfg.dim = 1;
+    mp_dataset ds;
+    mp_err err = {{0}};
+    assert_int_equal(mp_dataset_load(&fx->cfg, &ds, &err), 0);
+    assert_int_equal(ds.count, 1 << 20);
+    assert_int_equal(ds.nclasses, 1);
+    mp_dataset_free(&ds);
+    fx->cfg.dim = 128;
+    expect_load_failure(fx, fx->images, "resized to --dim 128 they would take 16.0 GiB");
+}
+
+/* Issue 10 item 7: a FIFO as either file fails at once, naming it, instead of hanging in
+ * fopen (alarm ends the test rather than hanging it should that come back). */
+static void test_fifo(void **state) {
+    fixture *fx = *state;
+    const uint8_t labels[3] = {0, 1, 0};
+    for (int which = 0; which < 2; which++) {
+        write_fake(fx, labels, 3);
+        const char *fifo = which ? fx->labels : fx->images;
+        assert_int_equal(unlink(fifo), 0);
+        assert_int_equal(mkfifo(fifo, 0644), 0);
+        alarm(10);
+        double t0 = tu_now();
+        expect_load_failure(fx, fifo, "not a regular file (a FIFO)");
+        alarm(0);
+        assert_true(tu_now() - t0 < 1);
+        assert_int_equal(unlink(fifo), 0);
+    }
+}
+
+static void expect_usage_failure(fixture *fx, const char *what) {
+    mp_dataset ds;
+    mp_err err = {{0}};
+    assert_int_equal(mp_dataset_load(&fx->cfg, &ds, &err), -2);
+    printf("  %s\n", err.msg);
+    assert_string_equal(err.msg, what);
+    assert_null(ds.pixels);
+    assert_null(ds.labels);
+    assert_null(ds.class_start);
+}
+
+/* Issue 10 item 8: --M and --K/--Q against the classes are checked from the labels, before
+ * the images are read: with an images file whose gzip stream is cut short (its header is
+ * fine), the error is the command line's (-2), not the file's. */
+static void test_task_checked_before_images(void **state) {
+    fixture *fx = *state;
+    const uint8_t labels[7] = {2, 0, 1, 2, 0, 2, 2}; /* 3 classes, the smallest has 1 image */
+    write_fake(fx, labels, 7);
+    size_t len;
+    char *gz = tu_read_file(fx->images, &len);
+    assert_non_null(gz);
+    assert_int_equal(tu_write_file(fx->images, gz, len - 4), 0); /* cut into the trailer */
+    fx->cfg.M = 4;
+    expect_usage_failure(fx, "--M: 4 classes per task, but the database has only 3 classes");
+    fx->cfg.M = 3;
+    fx->cfg.K = 1;
+    fx->cfg.Q = 1;
+    expect_usage_failure(fx, "--K/--Q: K+Q = 2 images per class, but the smallest class of the "
+                             "database has only 1 images");
+    /* Within both limits the images are read, and the cut is found. */
+    fx->cfg.Q = 0;
+    expect_load_failure(fx, fx->images, "truncated gzip");
+    /* Both limits reached exactly load. */
+    assert_int_equal(tu_write_file(fx->images, gz, len), 0);
+    free(gz);
+    mp_dataset ds;
+    mp_err err = {{0}};
+    assert_int_equal(mp_dataset_load(&fx->cfg, &ds, &err), 0);
+    mp_dataset_free(&ds);
+}
+
+/* Every other failure is -1, a file's fault or not. */
+static void test_other_failures_minus_one(void **state) {
+    fixture *fx = *state;
+    mp_dataset ds;
+    mp_err err = {{0}};
+    assert_int_equal(mp_dataset_load(&fx->cfg, &ds, &err), -1); /* missing files */
+    const uint8_t labels[3] = {0, 1, 0};
+    write_fake(fx, labels, 3);
+    fx->cfg.dim = 0;
+    assert_int_equal(mp_dataset_load(&fx->cfg, &ds, &err), -1);
+    assert_non_null(strstr(err.msg, "--dim must be at least 1"));
+}
+
+static uint32_t file_crc(const char *path, uint64_t *size) {
+    size_t len;
+    char *bytes = tu_read_file(path, &len);
+    assert_non_null(bytes);
+    *size = len;
+    uint32_t crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), (const Bytef *)bytes, (uInt)len);
+    free(bytes);
+    return crc;
+}
+
+/* The fingerprint of each file as stored: its size and zlib crc32 of its (compressed) bytes. */
+static void test_fingerprint(void **state) {
+    fixture *fx = *state;
+    const uint8_t labels[7] = {2, 0, 1, 2, 0, 2, 2};
+    write_fake(fx, labels, 7);
+    uint64_t images_size, labels_size;
+    uint32_t images_crc = file_crc(fx->images, &images_size), labels_crc = file_crc(fx->labels, &labels_size);
+    fx->cfg.dim = 2; /* resizing does not change what the files were */
+    mp_dataset ds;
+    mp_err err = {{0}};
+    assert_int_equal(mp_dataset_load(&fx->cfg, &ds, &err), 0);
+    assert_int_equal(ds.images_bytes, images_size);
+    assert_int_equal(ds.images_crc, images_crc);
+    assert_int_equal(ds.labels_bytes, labels_size);
+    assert_int_equal(ds.labels_crc, labels_crc);
+    assert_int_not_equal(ds.images_crc, ds.labels_crc);
+    mp_dataset_free(&ds);
+    /* One pixel changed: the images' CRC changes, the labels' does not. */
+    const uint32_t dims[3] = {7, FAKE_DIM, FAKE_DIM};
+    uint8_t pixels[7 * FAKE_DIM * FAKE_DIM];
+    for (int i = 0; i < 7 * FAKE_DIM * FAKE_DIM; i++) pixels[i] = (uint8_t)(i / (FAKE_DIM * FAKE_DIM));
+    pixels[40] ^= 1;
+    assert_int_equal(tu_write_idx(fx->images, 3, dims, pixels, 1), 0);
+    assert_int_equal(mp_dataset_load(&fx->cfg, &ds, &err), 0);
+    assert_int_not_equal(ds.images_crc, images_crc);
+    assert_int_equal(ds.images_crc, file_crc(fx->images, &images_size));
+    assert_int_equal(ds.labels_crc, labels_crc);
+    mp_dataset_free(&ds);
+}
+
 int main(void) {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, tu_dir_fixture_free)
     const struct CMUnitTest tests[] = {
@@ -304,7 +529,9 @@ int main(void) {
         T(test_corrupt_file_named), T(test_missing_files),      T(test_fashion_missing),
         T(test_unknown_database),   T(test_database_names),     T(test_resize_constant),
         T(test_resize_area),        T(test_resize_bilinear),    T(test_shared_bymerge),
-        T(test_fashion_mnist),      T(test_fashion_data_dir_first),
+        T(test_fashion_mnist),      T(test_fashion_data_dir_first), T(test_gzip_bomb),
+        T(test_limit_counts_resize), T(test_fifo),              T(test_task_checked_before_images),
+        T(test_other_failures_minus_one), T(test_fingerprint),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

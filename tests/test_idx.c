@@ -1,7 +1,10 @@
 /* IDX reader: round trips (gz and raw, file and memory) and every kind of corrupt input. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "metaplast/data.h"
@@ -255,6 +258,151 @@ static void test_missing_file(void **state) {
     assert_non_null(strstr(err.msg, "cannot open"));
 }
 
+/* A FIFO in place of the file is refused at once (fopen would wait for a writer forever);
+ * alarm ends the test instead of hanging it if the reader ever blocks again. */
+static void test_fifo_refused(void **state) {
+    fixture *fx = *state;
+    snprintf(fx->path, sizeof fx->path, "%s/fifo.gz", fx->dir);
+    assert_int_equal(mkfifo(fx->path, 0644), 0);
+    alarm(10);
+    mp_idx idx;
+    mp_err err = {{0}};
+    assert_int_equal(mp_idx_read_file(fx->path, 3, &idx, &err), -1);
+    assert_null(idx.data);
+    printf("  %s\n", err.msg);
+    assert_non_null(strstr(err.msg, fx->path));
+    assert_non_null(strstr(err.msg, "not a regular file (a FIFO)"));
+    mp_idx_reader *reader;
+    assert_int_equal(mp_idx_open_file(fx->path, 1, &reader, &idx, &err), -1);
+    assert_null(reader);
+    assert_non_null(strstr(err.msg, "not a regular file (a FIFO)"));
+    alarm(0);
+}
+
+static void test_directory_refused(void **state) {
+    fixture *fx = *state;
+    mp_idx idx;
+    mp_err err = {{0}};
+    assert_int_equal(mp_idx_read_file(fx->dir, 3, &idx, &err), -1);
+    assert_non_null(strstr(err.msg, fx->dir));
+    assert_non_null(strstr(err.msg, "is a directory"));
+}
+
+/* The header alone, then the payload: nothing is allocated before the second step. */
+static void test_two_steps(void **state) {
+    fixture *fx = *state;
+    uint8_t bytes[64];
+    size_t n = sample_images(bytes);
+    snprintf(fx->path, sizeof fx->path, "%s/images.gz", fx->dir);
+    write_file(fx->path, bytes, n, 1);
+    mp_idx_reader *reader;
+    mp_idx idx;
+    mp_err err = {{0}};
+    assert_int_equal(mp_idx_open_file(fx->path, 3, &reader, &idx, &err), 0);
+    assert_non_null(reader);
+    assert_int_equal(idx.ndims, 3);
+    assert_int_equal(idx.dims[0], 4);
+    assert_int_equal(idx.size, 24);
+    assert_null(idx.data);
+    assert_int_equal(mp_idx_read_payload(reader, &idx, &err), 0);
+    assert_sample(&idx);
+    mp_idx_free(&idx);
+    mp_idx idx2;
+    assert_int_equal(mp_idx_read_payload(reader, &idx2, &err), -1); /* once per reader */
+    assert_non_null(strstr(err.msg, fx->path));
+    assert_null(idx2.data);
+    mp_idx_close(reader);
+    mp_idx_close(NULL);
+    /* A bad header fails at the first step. */
+    bytes[0] = 0x12;
+    write_file(fx->path, bytes, n, 0);
+    assert_int_equal(mp_idx_open_file(fx->path, 3, &reader, &idx, &err), -1);
+    assert_null(reader);
+    assert_non_null(strstr(err.msg, "bad magic number"));
+}
+
+/* Reads path from the file and from memory and checks the fingerprint against zlib's
+ * crc32 of its bytes; returns the CRC. */
+static uint32_t check_fingerprint(const char *path, int ndims) {
+    size_t len;
+    uint8_t *file_bytes = read_whole(path, &len);
+    uint32_t crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), file_bytes, (uInt)len);
+    mp_idx idx;
+    mp_err err = {{0}};
+    assert_int_equal(mp_idx_read_file(path, ndims, &idx, &err), 0);
+    assert_int_equal(idx.file_bytes, len);
+    assert_int_equal(idx.file_crc, crc);
+    mp_idx_free(&idx);
+    assert_int_equal(mp_idx_read_mem(file_bytes, len, "mem", ndims, &idx, &err), 0);
+    assert_int_equal(idx.file_bytes, len);
+    assert_int_equal(idx.file_crc, crc);
+    mp_idx_free(&idx);
+    free(file_bytes);
+    return crc;
+}
+
+/* Size and CRC of the file as stored (compressed bytes for .gz); one byte changed
+ * changes the CRC, even a byte of the gzip header that leaves the content alone. */
+static void test_fingerprint(void **state) {
+    fixture *fx = *state;
+    uint8_t bytes[64];
+    size_t n = sample_images(bytes);
+    for (int gz = 0; gz <= 1; gz++) {
+        snprintf(fx->path, sizeof fx->path, "%s/images%s", fx->dir, gz ? ".gz" : "");
+        write_file(fx->path, bytes, n, gz);
+        uint32_t before = check_fingerprint(fx->path, 3);
+        size_t len;
+        uint8_t *file_bytes = read_whole(fx->path, &len);
+        file_bytes[gz ? 4 : n - 1] ^= 1; /* gzip: the mtime field; raw: the last pixel */
+        assert_int_equal(tu_write_file(fx->path, file_bytes, len), 0);
+        free(file_bytes);
+        assert_int_not_equal(check_fingerprint(fx->path, 3), before);
+    }
+    /* A file larger than one read buffer (64 KiB) is hashed across its refills. */
+    uint8_t *big = malloc(16 + 300000);
+    const uint32_t dims[3] = {300000, 1, 1};
+    for (size_t i = 0; i < 300000; i++) big[16 + i] = (uint8_t)(i * 7);
+    size_t big_len = idx_bytes(big, 0x803, dims, 3, big + 16, 300000);
+    for (int gz = 0; gz <= 1; gz++) {
+        snprintf(fx->path, sizeof fx->path, "%s/big%s", fx->dir, gz ? ".gz" : "");
+        write_file(fx->path, big, big_len, gz);
+        check_fingerprint(fx->path, 3);
+    }
+    free(big);
+}
+
+/* What follows the content is either hashed (an empty gzip member: a valid file) or
+ * refused as oversized, so a fingerprint never leaves part of a file out. */
+static void test_fingerprint_covers_tail(void **state) {
+    fixture *fx = *state;
+    uint8_t bytes[64];
+    size_t n = sample_images(bytes);
+    char empty[4096];
+    snprintf(empty, sizeof empty, "%s/empty.gz", fx->dir);
+    write_file(empty, bytes, 0, 1);
+    snprintf(fx->path, sizeof fx->path, "%s/images.gz", fx->dir);
+    write_file(fx->path, bytes, n, 1);
+    size_t a_len, b_len;
+    uint8_t *a = read_whole(fx->path, &a_len), *b = read_whole(empty, &b_len);
+    uint8_t *both = malloc(a_len + b_len);
+    memcpy(both, a, a_len);
+    memcpy(both + a_len, b, b_len);
+    assert_int_equal(tu_write_file(fx->path, both, a_len + b_len), 0);
+    check_fingerprint(fx->path, 3);
+    free(a), free(b), free(both);
+    /* A raw file with a tail longer than the trailing bytes counted. */
+    size_t tail = ((size_t)2 << 20);
+    uint8_t *raw = calloc(1, n + tail);
+    memcpy(raw, bytes, n);
+    snprintf(fx->path, sizeof fx->path, "%s/images.raw", fx->dir);
+    assert_int_equal(tu_write_file(fx->path, raw, n + tail), 0);
+    free(raw);
+    mp_idx idx;
+    mp_err err = {{0}};
+    assert_int_equal(mp_idx_read_file(fx->path, 3, &idx, &err), -1);
+    assert_non_null(strstr(err.msg, "oversized: at least"));
+}
+
 int main(void) {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, tu_dir_fixture_free)
     const struct CMUnitTest tests[] = {
@@ -262,6 +410,8 @@ int main(void) {
         T(test_bad_magic),         T(test_wrong_ndims),       T(test_zero_dim),
         T(test_huge_dims),         T(test_truncated),         T(test_truncated_before_allocating),
         T(test_oversized),         T(test_corrupt_gzip),      T(test_missing_file),
+        T(test_fifo_refused),      T(test_directory_refused), T(test_two_steps),
+        T(test_fingerprint),       T(test_fingerprint_covers_tail),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

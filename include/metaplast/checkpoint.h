@@ -3,8 +3,11 @@
  *
  * File format (all integers little-endian): 8-byte magic "MPLASTCK", u32 version,
  * u32 payload length, the payload, u32 CRC-32 (zlib) of everything before it.
- * Payload, version 1: i64 episodes finished, 5 f64 theta, 5 f64 Adam m, 5 f64 Adam v,
- * i64 Adam step, 4 u64 generator state. */
+ * Payload, version 2: i64 episodes finished, 5 f64 theta, 5 f64 Adam m, 5 f64 Adam v,
+ * i64 Adam step, 4 u64 generator state, and the run binding: MP_CHECKPOINT_BINDING bytes
+ * of NUL-padded text, the "name : value" lines of every flag that changes a number and
+ * the fingerprints of the data files (what --resume checks the run against). Version 1
+ * (the same without the binding) is still read; its binding is empty. */
 #ifndef METAPLAST_CHECKPOINT_H
 #define METAPLAST_CHECKPOINT_H
 
@@ -16,7 +19,8 @@
 #include "metaplast/util.h"
 
 #define MP_CHECKPOINT_FILE "checkpoint.bin"
-#define MP_CHECKPOINT_VERSION 1
+#define MP_CHECKPOINT_VERSION 2
+#define MP_CHECKPOINT_BINDING 1024
 
 typedef struct {
     long episode;                 /* episodes finished */
@@ -24,6 +28,7 @@ typedef struct {
     double adam_m[MP_THETAS], adam_v[MP_THETAS];
     long adam_step;
     mp_rng rng;
+    char binding[MP_CHECKPOINT_BINDING]; /* "" when unknown (version 1) */
 } mp_checkpoint;
 
 /* Writes run_dir/checkpoint.bin atomically: a temporary file renamed over the old one,
@@ -39,6 +44,6 @@ int mp_checkpoint_decode(const uint8_t *bytes, size_t n, const char *name, mp_ch
 /* Encodes into buf (at least MP_CHECKPOINT_SIZE bytes); returns the length. */
 size_t mp_checkpoint_encode(const mp_checkpoint *ck, uint8_t *buf);
 
-enum { MP_CHECKPOINT_PAYLOAD = 8 + 5 * 8 * 3 + 8 + 4 * 8, MP_CHECKPOINT_SIZE = 8 + 4 + 4 + MP_CHECKPOINT_PAYLOAD + 4 };
+enum { MP_CHECKPOINT_PAYLOAD = 8 + 5 * 8 * 3 + 8 + 4 * 8 + MP_CHECKPOINT_BINDING, MP_CHECKPOINT_SIZE = 8 + 4 + 4 + MP_CHECKPOINT_PAYLOAD + 4 };
 
 #endif

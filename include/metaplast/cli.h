@@ -42,18 +42,23 @@ void mp_config_defaults(mp_config *cfg);
 
 /* Parses argv into cfg (which it first sets to the defaults). Help goes to out,
  * error messages (naming the flag and the value) to err. Checks everything that
- * does not need the data; mp_config_check_data checks the rest once it is loaded. */
+ * does not need the data; mp_dataset_load checks M and K+Q against the labels. */
 int mp_cli_parse(int argc, char **argv, mp_config *cfg, FILE *out, FILE *err);
 
-/* Data-dependent validation: M <= classes, K+Q <= smallest class. Returns
- * MP_CLI_RUN or MP_CLI_ERROR (message to err). */
-int mp_config_check_data(const mp_config *cfg, int nclasses, int smallest_class, FILE *err);
-
 /* --resume: out = the stored flags (from the run's args.txt) with the command line
- * applied on top. A flag that would change a number (anything but --episodes,
- * --gpu_mode, --plot_every, --data_dir, --threads, --resume) and differs from the stored value is
- * an error naming it and both values. Returns 0 or -1. */
+ * applied on top. A flag that would change a number (any but those the flag table marks
+ * resumable: --episodes, --gpu_mode, --avg_window, --plot_every, --data_dir, --threads,
+ * --resume) and differs from the stored value is an error naming it and both values.
+ * Returns 0 or -1. */
 int mp_config_for_resume(int argc, char **argv, const mp_config *stored, mp_config *out, mp_err *err);
+
+/* 1 when the flag may differ from the stored one on --resume (the flag table's column). */
+int mp_flag_may_change_on_resume(const char *name);
+
+/* The "name : value" lines of every flag that changes the numbers of a run (not the
+ * resumable ones, nor --res and --test_name, which only say where it is): what a
+ * checkpoint is bound to. Returns 0, or -1 when cap is too small. */
+int mp_config_binding(const mp_config *cfg, char *buf, size_t cap);
 
 /* Writes the "name : value" lines of args.txt (every flag). Returns 0, or -1 when a
  * write fails (errno tells why). */

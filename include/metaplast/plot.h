@@ -15,6 +15,9 @@
 int mp_moving_average(const double *v, int n, int window, double *out_x, double *out_y,
                       const double *x);
 
+/* The file name of figure i of the four a run writes (0..3), NULL past the last. */
+const char *mp_plot_file(int i);
+
 /* Writes meta_accuracy.png, meta_loss.png, meta_angle.png, meta_params.png into run_dir
  * from the first n records. */
 int mp_plot_all(const char *run_dir, const mp_record *rec, int n, int avg_window, mp_err *err);

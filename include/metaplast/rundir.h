@@ -3,6 +3,7 @@
 #define METAPLAST_RUNDIR_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "metaplast/cli.h"
 #include "metaplast/data.h"
@@ -15,5 +16,25 @@ int mp_rundir_create(const char *res, const char *test_name, char *out, size_t c
 
 /* Writes <run_dir>/args.txt: every flag, the seed, the data files, the version. */
 int mp_rundir_write_args(const char *run_dir, const mp_config *cfg, const mp_dataset *ds, mp_err *err);
+
+/* The "images_fingerprint : N bytes, crc32 X" and "labels_fingerprint" lines of the data
+ * files, as args.txt and the binding hold them. Returns 0 or -1. */
+int mp_data_fingerprint_lines(const mp_dataset *ds, FILE *f);
+
+/* The run's binding: mp_config_binding's lines, then the data's fingerprint lines; what a
+ * checkpoint carries and --resume checks a run against. Returns 0, or -1 when cap is too
+ * small. */
+int mp_run_binding(const mp_config *cfg, const mp_dataset *ds, char *buf, size_t cap);
+
+/* The lock file in a run directory: held by the one process that writes the run. */
+#define MP_RUNDIR_LOCK_FILE "lock"
+
+/* Takes run_dir's lock for the life of the process: a POSIX record lock on run_dir/lock
+ * (the kernel releases it when the process ends, kill -9 included), the holder's pid
+ * written into the file. Returns the descriptor (keep it open), or -1 with a message
+ * naming the process that holds the lock. With read_only given, a directory where the
+ * lock file cannot be created (read-only) sets *read_only = 1 and returns -1 with no
+ * message: the caller may go on only if it writes nothing. */
+int mp_rundir_lock(const char *run_dir, int *read_only, mp_err *err);
 
 #endif

@@ -24,11 +24,17 @@ int mp_runlog_open(mp_runlog *log, const char *run_dir, mp_err *err);
 int mp_runlog_append(mp_runlog *log, const mp_record *rec, mp_err *err);
 void mp_runlog_close(mp_runlog *log);
 
-/* For --resume: keeps the header and the first `episodes` rows of metrics.csv and the
- * first `episodes` lines of params.txt, cutting off what a run killed after its log
- * but before its checkpoint wrote, and reads the kept rows back into *history
- * (allocated, *cap entries). Fails, naming the file, when fewer rows are there. */
-int mp_runlog_restore(const char *run_dir, long episodes, mp_record **history, long *cap, mp_err *err);
+/* Makes what was appended so far durable (fsync of both files). */
+int mp_runlog_sync(mp_runlog *log, mp_err *err);
+
+/* For --resume: reads the complete rows of run_dir/metrics.csv into *history (allocated,
+ * *cap entries), *rows of them, episode 1, 2, ... in order. What a crash can leave after
+ * the last row (a row cut short, NUL bytes to the end) ends the rows; a damaged row with
+ * rows after it, or a wrong header, is an error naming the file. No file: 0 rows. */
+int mp_runlog_read(const char *run_dir, mp_record **history, long *cap, long *rows, mp_err *err);
+/* Keeps the header and the first n rows of metrics.csv, and writes params.txt anew from
+ * history[0..n) (it is the rows' console lines), atomically. */
+int mp_runlog_cut(const char *run_dir, const mp_record *history, long n, mp_err *err);
 
 /* The release's console line, without newline:
  * "Train Episode: N\tLoss: x.xxxxxx\tAccuracy: x.xxx\tMetaParam_1: ... MetaParam_5: ..." */

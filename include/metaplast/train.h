@@ -60,7 +60,8 @@ mp_arch mp_config_arch(const mp_config *cfg, const mp_dataset *ds);
  * 0 within MP_GRADCHECK_TOLERANCE, 1 otherwise. */
 int mp_gradcheck_main(const mp_config *cfg, const mp_dataset *ds, FILE *out);
 
-/* SIGINT/SIGTERM ask the training loop to stop after the current episode. */
+/* SIGINT, SIGTERM and SIGHUP ask the training loop to stop after the current episode;
+ * a second one ends the process at once. */
 void mp_install_stop_handlers(void);
 
 /* The state before the first episode: theta = (a, 0, 0, 0, 0), Adam at rest, the
@@ -70,11 +71,26 @@ void mp_trainer_initial_state(const mp_config *cfg, mp_checkpoint *ck);
 void mp_trainer_save_state(const mp_trainer *tr, mp_checkpoint *ck);
 void mp_trainer_load_state(mp_trainer *tr, const mp_checkpoint *ck);
 
-/* The whole run into run_dir (which exists, with args.txt): episodes, metrics.csv,
- * params.txt, a checkpoint after every episode, the console lines on out, plots at
- * the end, every --plot_every episodes and on an early stop. With resume, continues
- * from that checkpoint (the logs are cut back to it). Returns the exit status: 0,
- * 1 (divergence or I/O error), 130/143 (stopped by SIGINT/SIGTERM). */
-int mp_train_run(const mp_config *cfg, const mp_dataset *ds, const char *run_dir, const mp_checkpoint *resume,
-                 FILE *out);
+/* 1 when the episode's rec shows a saturated network: the query loss's part of dL/dtheta
+ * (without the L1 penalty's) is exactly 0 for every term in use. */
+int mp_trainer_saturated(const mp_trainer *tr, const mp_record *rec);
+
+/* The state after the first n episodes, rebuilt from their rows alone (for --resume when
+ * the checkpoint is missing, or ahead of the rows after a machine crash): the generator
+ * by replaying the n episodes' draws, Adam and theta by replaying its steps on the rows'
+ * gradients. Each row's theta must be exactly the one the rows before it lead to;
+ * returns 0, or -1 with the first row that is not in why. */
+int mp_trainer_replay(const mp_config *cfg, const mp_dataset *ds, const mp_record *rows, long n, mp_checkpoint *ck,
+                      char *why, size_t why_cap);
+
+/* The whole run into run_dir (which exists, with args.txt, locked): episodes,
+ * metrics.csv, params.txt, a checkpoint after every episode (bound to the run by
+ * binding), the console lines on out, plots at the end, every --plot_every episodes and
+ * on an early stop. With start (a resumed run), continues from that state, with its n
+ * rows in history (cap entries; the logs already cut back to them); history is taken
+ * over and freed. Returns the exit status: 0 (complete, also when a stop signal came
+ * after the last episode), 1 (divergence or I/O error), 128 + signal (stopped by SIGINT,
+ * SIGTERM or SIGHUP before the last episode). */
+int mp_train_run(const mp_config *cfg, const mp_dataset *ds, const char *run_dir, const mp_checkpoint *start,
+                 mp_record *history, long n, long cap, const char *binding, FILE *out);
 #endif

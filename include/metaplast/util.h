@@ -28,4 +28,20 @@ void *mp_calloc_check(size_t count, size_t size, const char *file, int line);
  * refused at once (never blocks), with a message naming path. NULL on failure. */
 FILE *mp_fopen_regular(const char *path, const char *mode, mp_err *err);
 
+/* Descriptors 0, 1 and 2 that are closed are opened on /dev/null, so that no file the
+ * program opens later can take their place (a run started with `>&-` would otherwise
+ * print its console lines into metrics.csv). Call first thing in main. */
+void mp_protect_std_fds(void);
+
+/* text as one shell word: unchanged when it needs no quoting, else in single quotes.
+ * Returns buf (text itself when cap is absurdly small). */
+const char *mp_shell_quote(const char *text, char *buf, size_t cap);
+
+#define MP_UTIL_PATH_MAX 4400
+
+/* Replaces path with data[0..len) atomically: a temporary path.tmp renamed over it, so a
+ * kill at any instant leaves the old or the new file, whole. With durable, the file and
+ * the rename are fsync'd too (they survive a crash of the machine). */
+int mp_write_file_atomic(const char *path, const void *data, size_t len, int durable, mp_err *err);
+
 #endif

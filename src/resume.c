@@ -1,0 +1,144 @@
+/* --resume: what a run directory holds, checked against the run it claims to be, and
+ * the state that continues it.
+ *
+ * The state comes from checkpoint.bin when it is there and not ahead of metrics.csv;
+ * otherwise (no checkpoint, or a machine crash left a checkpoint newer than the rows that
+ * reached the disk) it is rebuilt from the rows themselves (mp_trainer_replay), so no row
+ * is ever dropped for want of a checkpoint. Either way the result is bit-identical to a
+ * run that was never interrupted. */
+#include "metaplast/resume.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zlib.h>
+
+#include "metaplast/plot.h"
+#include "metaplast/runlog.h"
+#include "metaplast/train.h"
+
+/* The value of args.txt's line "name : value", or "" when there is none. */
+static int args_value(const char *args_path, const char *name, char *value, size_t cap, mp_err *err) {
+    FILE *f = mp_fopen_regular(args_path, "r", err);
+    if (!f) return -1;
+    value[0] = '\0';
+    char line[8192];
+    size_t len = strlen(name);
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, name, len) == 0 && strncmp(line + len, " : ", 3) == 0) {
+            snprintf(value, cap, "%s", line + len + 3);
+            value[strcspn(value, "\r\n")] = '\0';
+        }
+    fclose(f);
+    return 0;
+}
+
+/* The first line of a that b does not have the same, into what (for the message). */
+static void first_difference(const char *a, const char *b, char *what, size_t cap) {
+    while (*a || *b) {
+        size_t la = strcspn(a, "\n"), lb = strcspn(b, "\n");
+        if (la != lb || strncmp(a, b, la) != 0) {
+            snprintf(what, cap, "'%.*s' there, '%.*s' here", (int)la, a, (int)lb, b);
+            return;
+        }
+        a += la + (a[la] == '\n');
+        b += lb + (b[lb] == '\n');
+    }
+    snprintf(what, cap, "(no line differs)");
+}
+
+/* args.txt against the data loaded now and against its own checksum. */
+static int check_args(const char *run_dir, const mp_dataset *ds, const char *binding, int *old, mp_err *err) {
+    char path[MP_PATH_MAX + 16], value[512], want[512];
+    snprintf(path, sizeof path, "%s/args.txt", run_dir);
+    *old = 0;
+    const char *names[2] = {"images_fingerprint", "labels_fingerprint"};
+    const char *files[2] = {ds->images_path, ds->labels_path};
+    unsigned long long bytes[2] = {ds->images_bytes, ds->labels_bytes};
+    unsigned crcs[2] = {ds->images_crc, ds->labels_crc};
+    for (int i = 0; i < 2; i++) {
+        if (args_value(path, names[i], value, sizeof value, err) != 0) return -1;
+        if (!value[0]) {
+            *old = 1; /* written before fingerprints existed */
+            return 0;
+        }
+        snprintf(want, sizeof want, "%llu bytes, crc32 %08x", bytes[i], crcs[i]);
+        if (strcmp(value, want) != 0)
+            return mp_errf(err, "%s is not the data the run in %s was trained on: it is %s, the run's was %s", files[i],
+                           run_dir, want, value);
+    }
+    if (args_value(path, "binding_crc32", value, sizeof value, err) != 0) return -1;
+    snprintf(want, sizeof want, "%08x", (unsigned)crc32(crc32(0, NULL, 0), (const unsigned char *)binding,
+                                                        (uInt)strlen(binding)));
+    if (strcmp(value, want) != 0)
+        return mp_errf(err, "%s: its flags are not those the run was started with (binding_crc32 %s, the flags "
+                       "give %s): the file was edited", path, value, want);
+    return 0;
+}
+
+int mp_resume_prepare(const mp_config *cfg, const mp_dataset *ds, const char *binding, mp_resume *r, FILE *note,
+                      mp_err *err) {
+    const char *run_dir = cfg->resume;
+    memset(r, 0, sizeof *r);
+    int old = 0;
+    if (check_args(run_dir, ds, binding, &old, err) != 0) return MP_EXIT_RUNTIME;
+    if (mp_runlog_read(run_dir, &r->history, &r->cap, &r->rows, err) != 0) return MP_EXIT_RUNTIME;
+
+    char ck_path[MP_PATH_MAX + 32];
+    snprintf(ck_path, sizeof ck_path, "%s/%s", run_dir, MP_CHECKPOINT_FILE);
+    struct stat st;
+    int have_ck = !(lstat(ck_path, &st) != 0 && errno == ENOENT);
+    if (have_ck && S_ISLNK(st.st_mode) && stat(ck_path, &st) != 0) have_ck = 0; /* dangling link */
+    if (have_ck) {
+        if (mp_checkpoint_load(run_dir, &r->state, err) != 0) return MP_EXIT_RUNTIME;
+        if (r->state.binding[0] && strcmp(r->state.binding, binding) != 0) {
+            char what[512];
+            first_difference(r->state.binding, binding, what, sizeof what);
+            mp_errf(err, "%s belongs to another run: %s (the checkpoint against args.txt and the data)", ck_path,
+                    what);
+            return MP_EXIT_RUNTIME;
+        }
+        if (!r->state.binding[0] || old)
+            fprintf(note, "metaplast: --resume %s: written by an older metaplast: its flags and data cannot be "
+                    "checked against the run's\n", run_dir);
+    }
+    if (have_ck && r->state.episode <= r->rows) {
+        r->n = r->state.episode; /* rows after it (a kill between row and checkpoint) are recomputed */
+    } else {
+        char why[512];
+        long ck_episode = have_ck ? r->state.episode : 0;
+        if (mp_trainer_replay(cfg, ds, r->history, r->rows, &r->state, why, sizeof why) != 0) {
+            mp_errf(err, "%s/metrics.csv: %s", run_dir, why);
+            return MP_EXIT_RUNTIME;
+        }
+        r->n = r->rows;
+        if (have_ck)
+            fprintf(note, "metaplast: --resume %s: the checkpoint (episode %ld) is ahead of metrics.csv (%ld whole "
+                    "rows; a machine crash leaves this): the state after episode %ld is rebuilt from the rows\n",
+                    run_dir, ck_episode, r->rows, r->rows);
+        else if (r->rows > 0)
+            fprintf(note, "metaplast: --resume %s: %s is missing: the state after episode %ld is rebuilt from the "
+                    "%ld rows of metrics.csv (every row is kept)\n", run_dir, MP_CHECKPOINT_FILE, r->rows, r->rows);
+        else
+            fprintf(note, "metaplast: --resume %s: no episode had finished; the run starts at episode 1\n", run_dir);
+    }
+    if (cfg->episodes < r->n) {
+        mp_errf(err, "--episodes: %ld is fewer than the %ld episodes the run in %s has finished", cfg->episodes,
+                r->n, run_dir);
+        return MP_EXIT_USAGE;
+    }
+    r->complete = cfg->episodes == r->n;
+    return MP_EXIT_OK;
+}
+
+int mp_resume_has_plots(const char *run_dir) {
+    for (int i = 0; mp_plot_file(i); i++) {
+        char path[MP_PATH_MAX + 64];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", run_dir, mp_plot_file(i));
+        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) return 0;
+    }
+    return 1;
+}
