@@ -5,8 +5,8 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "metaplast/core.h"
-#include "metaplast/rules.h"
+#include "model/core.h"
+#include "model/rules.h"
 
 static const int golden_widths[MP_LAYERS + 1] = {784, 170, 130, 100, 70, 47};
 
@@ -19,7 +19,7 @@ typedef struct {
 
 static inline void golden_inputs_make(golden_inputs *g, int sym, const int *vec, int nvec, int T, int NQ) {
     for (int l = 0; l <= MP_LAYERS; l++) g->arch.n[l] = golden_widths[l];
-    g->arch.sym = sym;
+    g->arch.feedback = sym ? MP_FEEDBACK_SYMMETRIC : MP_FEEDBACK_FIXED;
     g->arch.terms = mp_rule_mask(vec, nvec);
     g->T = T, g->NQ = NQ;
     size_t nw = mp_arch_weight_count(&g->arch);

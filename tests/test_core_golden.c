@@ -28,19 +28,17 @@ static int run_case(const golden_inputs *g, int use_float, int variant, mp_episo
         float *xt = to_float(g->x_train, (size_t)g->T * 784), *xq = to_float(g->x_query, (size_t)g->NQ * 784);
         mp_episode_f32 *ep = mp_episode_new_f32(&g->arch, T_max, g->NQ);
         mp_episode_set_worker_f32(ep, worker);
-        rc |= mp_episode_run_f32(ep, W, B, golden_theta, golden_lamb, xt, g->y_train, 0, xq, g->y_query, g->NQ, 0,
+        rc |= mp_episode_run_f32(ep, &(mp_episode_inputs_f32){W, B, golden_theta, golden_lamb, xt, g->y_train, 0, xq, g->y_query, g->NQ}, 0,
                                  out0);
-        rc |= mp_episode_run_f32(ep, W, B, golden_theta, golden_lamb, xt, g->y_train, g->T, xq, g->y_query, g->NQ,
+        rc |= mp_episode_run_f32(ep, &(mp_episode_inputs_f32){W, B, golden_theta, golden_lamb, xt, g->y_train, g->T, xq, g->y_query, g->NQ},
                                  MP_EPISODE_GRAD | MP_EPISODE_STATS, out);
         mp_episode_free_f32(ep);
         free(W), free(B), free(xt), free(xq);
     } else {
         mp_episode_f64 *ep = mp_episode_new_f64(&g->arch, T_max, g->NQ);
         mp_episode_set_worker_f64(ep, worker);
-        rc |= mp_episode_run_f64(ep, g->W, g->B, golden_theta, golden_lamb, g->x_train, g->y_train, 0, g->x_query,
-                                 g->y_query, g->NQ, 0, out0);
-        rc |= mp_episode_run_f64(ep, g->W, g->B, golden_theta, golden_lamb, g->x_train, g->y_train, g->T,
-                                 g->x_query, g->y_query, g->NQ, MP_EPISODE_GRAD | MP_EPISODE_STATS, out);
+        rc |= mp_episode_run_f64(ep, &(mp_episode_inputs_f64){g->W, g->B, golden_theta, golden_lamb, g->x_train, g->y_train, 0, g->x_query, g->y_query, g->NQ}, 0, out0);
+        rc |= mp_episode_run_f64(ep, &(mp_episode_inputs_f64){g->W, g->B, golden_theta, golden_lamb, g->x_train, g->y_train, g->T, g->x_query, g->y_query, g->NQ}, MP_EPISODE_GRAD | MP_EPISODE_STATS, out);
         mp_episode_free_f64(ep);
     }
     mp_worker_stop(worker);

@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "metaplast/core.h"
-#include "metaplast/rules.h"
+#include "model/core.h"
+#include "model/rules.h"
 
 #define MP_REAL_F64 1 /* the double build of the internal kernels */
-#include "lowrank.h"
+#include "model/lowrank.h"
 
 static double fill(int i, double a) { return sin(0.37 * i + a) * 0.8; }
 
@@ -195,7 +195,7 @@ static void test_sym_theta0_step_is_sgd(void **state) {
     const double theta[5] = {0.1, 0, 0, 0, 0};
     mp_episode_f64 *ep = mp_episode_new_f64(&a, 1, 1);
     mp_episode_out out;
-    assert_int_equal(mp_episode_run_f64(ep, W, NULL, theta, 0, x, &label, 1, xq, &yq, 1, 0, &out), 0);
+    assert_int_equal(mp_episode_run_f64(ep, &(mp_episode_inputs_f64){W, NULL, theta, 0, x, &label, 1, xq, &yq, 1}, 0, &out), 0);
     naive_ce_gradient(&a, W, x, label, grad);
     const double *Wa = mp_episode_weights_f64(ep);
     double worst = 0;

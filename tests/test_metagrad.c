@@ -7,7 +7,7 @@
 #include <stdlib.h>
 
 #include "golden_inputs.h"
-#include "metaplast/gradcheck.h"
+#include "train/gradcheck.h"
 
 static const int vecs[4][2] = {{0, 0}, {1, 0}, {2, 0}, {1, 2}};
 static const int nvecs[4] = {0, 1, 1, 2};
@@ -15,7 +15,7 @@ static const int nvecs[4] = {0, 1, 1, 2};
 /* Inputs by formula on widths n (like GOLDEN.md's, other constants). */
 static void make_inputs(golden_inputs *g, const int *n, int sym, int v, int T, int NQ) {
     for (int l = 0; l <= MP_LAYERS; l++) g->arch.n[l] = n[l];
-    g->arch.sym = sym;
+    g->arch.feedback = sym ? MP_FEEDBACK_SYMMETRIC : MP_FEEDBACK_FIXED;
     g->arch.terms = mp_rule_mask(vecs[v], nvecs[v]);
     g->T = T, g->NQ = NQ;
     size_t nw = mp_arch_weight_count(&g->arch);
@@ -52,8 +52,7 @@ static void check_all(const int *n, int T, int NQ, const double *theta, double t
                 make_inputs(&g, n, sym, v, T, NQ);
                 mp_gradcheck_row rows[MP_THETAS];
                 double worst;
-                int nrows = mp_gradcheck(&g.arch, g.W, g.B, theta, lamb, g.x_train, g.y_train, T, g.x_query,
-                                         g.y_query, NQ, rows, &worst);
+                int nrows = mp_gradcheck(&g.arch, &(mp_episode_inputs_f64){g.W, g.B, theta, lamb, g.x_train, g.y_train, T, g.x_query, g.y_query, NQ}, rows, &worst);
                 assert_int_equal(nrows, 1 + nvecs[v]);
                 printf("%s vec=%d%s lamb=%.2f:", sym ? "sym" : "fix", vecs[v][0], nvecs[v] > 1 ? "+2" : "  ", lamb);
                 for (int r = 0; r < nrows; r++)
@@ -99,7 +98,7 @@ static void test_zero_theta_in_use(void **state) {
     make_inputs(&g, n, 0, 3, 10, 4);
     mp_gradcheck_row rows[MP_THETAS];
     double worst;
-    assert_int_equal(mp_gradcheck(&g.arch, g.W, g.B, theta, 0.01, g.x_train, g.y_train, 10, g.x_query, g.y_query, 4,
+    assert_int_equal(mp_gradcheck(&g.arch, &(mp_episode_inputs_f64){g.W, g.B, theta, 0.01, g.x_train, g.y_train, 10, g.x_query, g.y_query, 4},
                                   rows, &worst), 3);
     assert_true(worst < MP_GRADCHECK_TOLERANCE);
     assert_true(fabs(rows[1].analytic) > 1e-8 && fabs(rows[2].analytic) > 1e-8);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "metaplast/plot.h"
+#include "plot/figure.h"
 
 /* ---- moving average ---------------------------------------------------------------- */
 

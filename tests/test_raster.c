@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "metaplast/raster.h"
+#include "plot/raster.h"
 
 static const mp_rgb RED = {200, 0, 0};
 static const mp_rgb WHITE = {255, 255, 255};

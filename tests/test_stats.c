@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "metaplast/core.h"
-#include "metaplast/rules.h"
+#include "model/core.h"
+#include "model/rules.h"
 
 #define L MP_LAYERS
 #define MAXW 32 /* widest layer of these tests */
@@ -135,7 +135,7 @@ typedef struct {
 static void inputs_make(inputs *g, int sym, int T, int NQ) {
     static const int vec[] = {1, 2};
     for (int l = 0; l <= L; l++) g->arch.n[l] = small_widths[l];
-    g->arch.sym = sym;
+    g->arch.feedback = sym ? MP_FEEDBACK_SYMMETRIC : MP_FEEDBACK_FIXED;
     g->arch.terms = mp_rule_mask(vec, 2);
     g->T = T, g->NQ = NQ;
     size_t nw = mp_arch_weight_count(&g->arch);
@@ -190,8 +190,7 @@ static void check_against_naive(int sym, int T) {
     mp_episode_f64 *ep = mp_episode_new_f64(&g.arch, T > 0 ? T : 1, g.NQ);
     mp_episode_out out, out_grad, out0;
     /* statistics only: the adapted weights stay readable */
-    assert_int_equal(mp_episode_run_f64(ep, g.W, sym ? NULL : g.B, theta_used, 0, g.x_train, g.y_train, T, g.x_query,
-                                        g.y_query, g.NQ, MP_EPISODE_STATS, &out),
+    assert_int_equal(mp_episode_run_f64(ep, &(mp_episode_inputs_f64){g.W, sym ? NULL : g.B, theta_used, 0, g.x_train, g.y_train, T, g.x_query, g.y_query, g.NQ}, MP_EPISODE_STATS, &out),
                      0);
     double *Wa = malloc(nw * sizeof(double));
     memcpy(Wa, mp_episode_weights_f64(ep), nw * sizeof(double));
@@ -210,15 +209,13 @@ static void check_against_naive(int sym, int T) {
 
     /* the same statistics when the gradient is computed too (they must not see the
      * weights the reverse sweep unwinds) */
-    assert_int_equal(mp_episode_run_f64(ep, g.W, sym ? NULL : g.B, theta_used, 0, g.x_train, g.y_train, T, g.x_query,
-                                        g.y_query, g.NQ, MP_EPISODE_STATS | MP_EPISODE_GRAD, &out_grad),
+    assert_int_equal(mp_episode_run_f64(ep, &(mp_episode_inputs_f64){g.W, sym ? NULL : g.B, theta_used, 0, g.x_train, g.y_train, T, g.x_query, g.y_query, g.NQ}, MP_EPISODE_STATS | MP_EPISODE_GRAD, &out_grad),
                      0);
     compare(&out_grad, &want, 1e-12, angle_tol, "with MP_EPISODE_GRAD");
 
     if (T > 0) {
         /* the statistics are those of the adapted weights, not of W0 */
-        assert_int_equal(mp_episode_run_f64(ep, g.W, sym ? NULL : g.B, theta_used, 0, g.x_train, g.y_train, 0,
-                                            g.x_query, g.y_query, g.NQ, MP_EPISODE_STATS, &out0),
+        assert_int_equal(mp_episode_run_f64(ep, &(mp_episode_inputs_f64){g.W, sym ? NULL : g.B, theta_used, 0, g.x_train, g.y_train, 0, g.x_query, g.y_query, g.NQ}, MP_EPISODE_STATS, &out0),
                          0);
         double moved = 0;
         for (int l = 0; l < L; l++) moved = fmax(moved, fabs(out0.E1[l] - out.E1[l]) / fmax(1e-300, fabs(out.E1[l])));
@@ -228,8 +225,7 @@ static void check_against_naive(int sym, int T) {
         compare(&out0, &initial, 1e-11, angle_tol, "T = 0 run of the same inputs");
     }
     /* without MP_EPISODE_STATS nothing is claimed: the fields stay 0 */
-    assert_int_equal(mp_episode_run_f64(ep, g.W, sym ? NULL : g.B, theta_used, 0, g.x_train, g.y_train, T, g.x_query,
-                                        g.y_query, g.NQ, 0, &out0),
+    assert_int_equal(mp_episode_run_f64(ep, &(mp_episode_inputs_f64){g.W, sym ? NULL : g.B, theta_used, 0, g.x_train, g.y_train, T, g.x_query, g.y_query, g.NQ}, 0, &out0),
                      0);
     for (int l = 0; l < L; l++) assert_true(out0.E1[l] == 0);
     free(Wa);
@@ -256,7 +252,7 @@ static void test_float_statistics_naive(void **state) {
     for (int i = 0; i < g.NQ * n0; i++) xq[i] = (float)g.x_query[i];
     mp_episode_f32 *ep = mp_episode_new_f32(&g.arch, g.T, g.NQ);
     mp_episode_out out;
-    assert_int_equal(mp_episode_run_f32(ep, Wf, Bf, theta_used, 0, xt, g.y_train, g.T, xq, g.y_query, g.NQ,
+    assert_int_equal(mp_episode_run_f32(ep, &(mp_episode_inputs_f32){Wf, Bf, theta_used, 0, xt, g.y_train, g.T, xq, g.y_query, g.NQ},
                                         MP_EPISODE_STATS, &out),
                      0);
     double *Wa = malloc(nw * sizeof(double)), *Bd = malloc(nw * sizeof(double)), *xqd = malloc((size_t)g.NQ * n0 * sizeof(double));
@@ -296,7 +292,7 @@ static void test_orthonormal_weights_hand(void **state) {
     int yq[NQ] = {0, 5, 15};
     mp_episode_f64 *ep = mp_episode_new_f64(&a, 1, NQ);
     mp_episode_out out;
-    assert_int_equal(mp_episode_run_f64(ep, W, NULL, theta_used, 0, NULL, NULL, 0, xq, yq, NQ, MP_EPISODE_STATS, &out), 0);
+    assert_int_equal(mp_episode_run_f64(ep, &(mp_episode_inputs_f64){W, NULL, theta_used, 0, NULL, NULL, 0, xq, yq, NQ}, MP_EPISODE_STATS, &out), 0);
 
     double s0 = log(2.0) / 10;
     assert_close(out.E1[0], NQ * 15 * s0 * s0, 1e-13); /* 3 * 15 * 0.0048045 */
@@ -333,7 +329,7 @@ static void test_angle_parallel_antiparallel(void **state) {
     mp_episode_out out;
 
     for (size_t i = 0; i < nw; i++) B[i] = 2 * g.W[i]; /* FA signal = 2^k BP signal, exactly */
-    assert_int_equal(mp_episode_run_f64(ep, g.W, B, theta_used, 0, NULL, NULL, 0, g.x_query, g.y_query, g.NQ,
+    assert_int_equal(mp_episode_run_f64(ep, &(mp_episode_inputs_f64){g.W, B, theta_used, 0, NULL, NULL, 0, g.x_query, g.y_query, g.NQ},
                                         MP_EPISODE_STATS, &out),
                      0);
     for (int l = 0; l <= L; l++) assert_near(out.angle[l], 0, 1e-5);
@@ -341,7 +337,7 @@ static void test_angle_parallel_antiparallel(void **state) {
     memcpy(B, g.W, nw * sizeof(double));
     size_t off5 = mp_arch_offset(&g.arch, L);
     for (size_t i = off5; i < nw; i++) B[i] = -g.W[i];
-    assert_int_equal(mp_episode_run_f64(ep, g.W, B, theta_used, 0, NULL, NULL, 0, g.x_query, g.y_query, g.NQ,
+    assert_int_equal(mp_episode_run_f64(ep, &(mp_episode_inputs_f64){g.W, B, theta_used, 0, NULL, NULL, 0, g.x_query, g.y_query, g.NQ},
                                         MP_EPISODE_STATS, &out),
                      0);
     for (int l = 0; l < L; l++) assert_near(out.angle[l], 180, 1e-5);
@@ -367,7 +363,7 @@ static void test_angle_orthogonal(void **state) {
         }
     mp_episode_f64 *ep = mp_episode_new_f64(&g.arch, 1, g.NQ);
     mp_episode_out out;
-    assert_int_equal(mp_episode_run_f64(ep, g.W, g.B, theta_used, 0, NULL, NULL, 0, g.x_query, g.y_query, g.NQ,
+    assert_int_equal(mp_episode_run_f64(ep, &(mp_episode_inputs_f64){g.W, g.B, theta_used, 0, NULL, NULL, 0, g.x_query, g.y_query, g.NQ},
                                         MP_EPISODE_STATS, &out),
                      0);
     assert_near(out.angle[L - 1], 90, 1e-9);
@@ -390,7 +386,7 @@ static void test_angle_nan_is_zero(void **state) {
     for (size_t i = off3; i < off4; i++) g.B[i] = 0;
     mp_episode_f64 *ep = mp_episode_new_f64(&g.arch, 1, g.NQ);
     mp_episode_out out;
-    assert_int_equal(mp_episode_run_f64(ep, g.W, g.B, theta_used, 0, NULL, NULL, 0, g.x_query, g.y_query, g.NQ,
+    assert_int_equal(mp_episode_run_f64(ep, &(mp_episode_inputs_f64){g.W, g.B, theta_used, 0, NULL, NULL, 0, g.x_query, g.y_query, g.NQ},
                                         MP_EPISODE_STATS, &out),
                      0);
     for (int l = 0; l <= L; l++) assert_false(isnan(out.angle[l]));
@@ -401,7 +397,7 @@ static void test_angle_nan_is_zero(void **state) {
     compare(&out, &want, 1e-11, 1e-8, "B3 = 0");
 
     for (size_t i = mp_arch_offset(&g.arch, L); i < nw; i++) g.B[i] = 0;
-    assert_int_equal(mp_episode_run_f64(ep, g.W, g.B, theta_used, 0, NULL, NULL, 0, g.x_query, g.y_query, g.NQ,
+    assert_int_equal(mp_episode_run_f64(ep, &(mp_episode_inputs_f64){g.W, g.B, theta_used, 0, NULL, NULL, 0, g.x_query, g.y_query, g.NQ},
                                         MP_EPISODE_STATS, &out),
                      0);
     for (int l = 0; l <= L; l++) assert_true(out.angle[l] == 0);
@@ -419,8 +415,7 @@ static void test_sym_angles_zero(void **state) {
     mp_episode_out out;
     const unsigned flag_sets[2] = {MP_EPISODE_STATS, MP_EPISODE_STATS | MP_EPISODE_GRAD};
     for (int f = 0; f < 2; f++) {
-        assert_int_equal(mp_episode_run_f64(ep, g.W, NULL, theta_used, 0, g.x_train, g.y_train, g.T, g.x_query,
-                                            g.y_query, g.NQ, flag_sets[f], &out),
+        assert_int_equal(mp_episode_run_f64(ep, &(mp_episode_inputs_f64){g.W, NULL, theta_used, 0, g.x_train, g.y_train, g.T, g.x_query, g.y_query, g.NQ}, flag_sets[f], &out),
                          0);
         for (int l = 0; l <= L; l++) assert_near(out.angle[l], 0, SYM_ANGLE_TOL);
     }
@@ -433,7 +428,7 @@ static void test_sym_angles_zero(void **state) {
     for (int i = 0; i < g.T * n0; i++) xt[i] = (float)g.x_train[i];
     for (int i = 0; i < g.NQ * n0; i++) xq[i] = (float)g.x_query[i];
     mp_episode_f32 *ef = mp_episode_new_f32(&g.arch, g.T, g.NQ);
-    assert_int_equal(mp_episode_run_f32(ef, Wf, NULL, theta_used, 0, xt, g.y_train, g.T, xq, g.y_query, g.NQ,
+    assert_int_equal(mp_episode_run_f32(ef, &(mp_episode_inputs_f32){Wf, NULL, theta_used, 0, xt, g.y_train, g.T, xq, g.y_query, g.NQ},
                                         MP_EPISODE_STATS | MP_EPISODE_GRAD, &out),
                      0);
     for (int l = 0; l <= L; l++) assert_near(out.angle[l], 0, 1e-2);

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "metaplast/task.h"
+#include "train/task.h"
 
 /* A dataset of nclasses classes with the given sizes (no pixels: draws never read them).
  * Labels are dealt round-robin, so a class's images are not a contiguous range. */

@@ -1,19 +1,9 @@
-/* The release's four figures, drawn by our own rasteriser (raster.h) into PNG. */
+/* The release's four figures of a run, drawn into PNG files (src/plot/). */
 #ifndef METAPLAST_PLOT_H
 #define METAPLAST_PLOT_H
 
-#include "metaplast/raster.h"
 #include "metaplast/record.h"
 #include "metaplast/util.h"
-
-/* Moving average over `window` episodes at the window's centre, as ALGORITHM.md says:
- * out has n - window + 1 points, x at the centre of each window. When n < window the raw
- * values are returned (n points). Returns the number of points written.
- * x holds the n episode numbers (NULL: 1..n); the centre of a window is the mean of its
- * first and last x. A NaN in a window makes its average NaN (a gap in the curve); a
- * window < 1 counts as 1. */
-int mp_moving_average(const double *v, int n, int window, double *out_x, double *out_y,
-                      const double *x);
 
 /* The file name of figure i of the four a run writes (0..3), NULL past the last. */
 const char *mp_plot_file(int i);
@@ -21,42 +11,5 @@ const char *mp_plot_file(int i);
 /* Writes meta_accuracy.png, meta_loss.png, meta_angle.png, meta_params.png into run_dir
  * from the first n records. */
 int mp_plot_all(const char *run_dir, const mp_record *rec, int n, int avg_window, mp_err *err);
-
-/* ---- the generic figure the four are made from ----------------------------------- */
-
-enum { MP_FIGURE_W = 960, MP_FIGURE_H = 720, MP_FIGURE_MAX_SERIES = 6 };
-
-typedef struct {
-    const char *name;          /* legend entry, e.g. "theta_0" */
-    const double *x, *y;       /* n points; a NaN y breaks the line, one point is a dot */
-    int n;
-} mp_series;
-
-typedef struct {
-    const char *title;
-    const char *subtitle;      /* a smaller grey line under the title, or NULL */
-    const char *ylabel;        /* the x axis is always "episode" */
-    double xmin, xmax;         /* episodes the x axis spans */
-    double ymin, ymax;         /* y range; ymin >= ymax: the data's range plus a margin */
-    double ref_y;              /* a dashed grey horizontal line at this y; NaN: none */
-    int nseries;
-    mp_series series[MP_FIGURE_MAX_SERIES];
-} mp_figure;
-
-/* Where the data went: the frame around the plot area lies on these pixel boundaries
- * (see raster.h), xmin/ymin map to left/bottom and xmax/ymax to right/top. */
-typedef struct {
-    int left, top, right, bottom;
-    double xmin, xmax, ymin, ymax;
-} mp_plot_area;
-
-/* Draws fig on c (white, meant to be MP_FIGURE_W x MP_FIGURE_H) and says where its plot
- * area is (area may be NULL). */
-void mp_figure_draw(mp_canvas *c, const mp_figure *fig, mp_plot_area *area);
-/* The pixel coordinate of data x / y in the plot area. */
-double mp_plot_x(const mp_plot_area *a, double x);
-double mp_plot_y(const mp_plot_area *a, double y);
-/* The colour of the figure's i-th series. */
-mp_rgb mp_series_color(int i);
 
 #endif

@@ -20,7 +20,7 @@
 
 #include "metaplast/cli.h"
 #include "metaplast/data.h"
-#include "metaplast/rules.h"
+#include "model/rules.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t n);
 

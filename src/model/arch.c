@@ -1,5 +1,5 @@
-#include "metaplast/core.h"
-#include "metaplast/rules.h"
+#include "model/core.h"
+#include "model/rules.h"
 
 size_t mp_arch_offset(const mp_arch *arch, int layer) {
     size_t off = 0;

@@ -1,5 +1,5 @@
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
-#include "metaplast/worker.h"
+#include "sys/worker.h"
 
 #include <pthread.h>
 #include <sched.h>

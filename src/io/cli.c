@@ -13,7 +13,7 @@
 #include <sys/types.h>
 
 #include "metaplast/data.h"
-#include "metaplast/rules.h"
+#include "model/rules.h"
 #include "metaplast/util.h"
 
 /* Caps that make absurd values fail at once instead of allocating until the machine

@@ -1,4 +1,4 @@
-#include "metaplast/adam.h"
+#include "train/adam.h"
 
 #include <math.h>
 #include <string.h>

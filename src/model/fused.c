@@ -1,4 +1,4 @@
-#include "fused.h"
+#include "model/fused.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -129,7 +129,7 @@ static inline void right_left_block(const real *M, int cols, const real *x, real
 /* Four rows at a time, every product while they are in L1, two at once where it can
  * (two of a side, or one of each); then the last rows one by one. */
 MP_MULTIVERSION
-void MP_SFX(fused_sweep)(const real *M, int rows, int cols, const fused_ops *op) {
+void fused_sweep(const real *M, int rows, int cols, const fused_ops *op) {
     int i = 0;
     for (; i + BLOCK <= rows; i += BLOCK) {
         const real *rows4 = M + (size_t)i * (size_t)cols;
@@ -157,27 +157,27 @@ void MP_SFX(fused_sweep)(const real *M, int rows, int cols, const fused_ops *op)
     }
 }
 
-void MP_SFX(fused_right)(fused_ops *op, const real *x, real *y) {
+void fused_right(fused_ops *op, const real *x, real *y) {
     op->x_right[op->n_right] = x;
     op->y_right[op->n_right++] = y;
 }
 
-void MP_SFX(fused_left)(fused_ops *op, const real *x, real *y) {
+void fused_left(fused_ops *op, const real *x, real *y) {
     op->x_left[op->n_left] = x;
     op->y_left[op->n_left++] = y;
 }
 
-void MP_SFX(fused_split_init)(fused_split *sp, mp_worker *worker, int cols_max) {
+void fused_split_init(fused_split *sp, mp_worker *worker, int cols_max) {
     sp->worker = worker;
     sp->cols_max = cols_max;
     for (int k = 0; k < FUSED_MAX; k++) sp->partial[k] = mp_malloc((size_t)cols_max * sizeof(real));
 }
 
-void MP_SFX(fused_split_free)(fused_split *sp) {
+void fused_split_free(fused_split *sp) {
     for (int k = 0; k < FUSED_MAX; k++) free(sp->partial[k]);
 }
 
-int MP_SFX(fused_is_split)(int rows, int cols) { return (long)rows * cols >= FUSED_SPLIT_MIN && rows >= 2 * BLOCK; }
+int fused_is_split(int rows, int cols) { return (long)rows * cols >= FUSED_SPLIT_MIN && rows >= 2 * BLOCK; }
 
 static void sweep_part(void *arg, int part) {
     const fused_split_job *j = arg;
@@ -195,7 +195,7 @@ static void sweep_part(void *arg, int part) {
     fused_sweep(j->M + (size_t)j->half * (size_t)j->cols, j->rows - j->half, j->cols, &op);
 }
 
-void MP_SFX(fused_split_begin)(fused_split_job *job, const fused_split *sp, const real *M, int rows, int cols,
+void fused_split_begin(fused_split_job *job, const fused_split *sp, const real *M, int rows, int cols,
                                const fused_ops *op) {
     if (!sp || !fused_is_split(rows, cols)) {
         fused_sweep(M, rows, cols, op);
@@ -208,7 +208,7 @@ void MP_SFX(fused_split_begin)(fused_split_job *job, const fused_split *sp, cons
     sweep_part(job, 0);
 }
 
-void MP_SFX(fused_split_end)(const fused_split_job *job) {
+void fused_split_end(const fused_split_job *job) {
     if (!job->sp) return;
     mp_worker_wait(job->sp->worker);
     for (int k = 0; k < job->op->n_left; k++) {
@@ -219,7 +219,7 @@ void MP_SFX(fused_split_end)(const fused_split_job *job) {
     }
 }
 
-void MP_SFX(fused_sweep_split)(const fused_split *sp, const real *M, int rows, int cols, const fused_ops *op) {
+void fused_sweep_split(const fused_split *sp, const real *M, int rows, int cols, const fused_ops *op) {
     fused_split_job job;
     fused_split_begin(&job, sp, M, rows, cols, op);
     fused_split_end(&job);

@@ -5,8 +5,8 @@
 #ifndef METAPLAST_LOWRANK_H
 #define METAPLAST_LOWRANK_H
 
-#include "fused.h"
-#include "real.h"
+#include "model/fused.h"
+#include "model/real.h"
 
 typedef struct {
     real *base;      /* rows x cols, row-major (not owned) */
@@ -17,25 +17,18 @@ typedef struct {
     const fused_split *split; /* how large bases are shared with the worker (NULL: not) */
 } lowrank;
 
-void MP_SFX(lowrank_init)(lowrank *m, real *base, int rows, int cols, int cap, const fused_split *split);
-void MP_SFX(lowrank_free)(lowrank *m);
+void lowrank_init(lowrank *m, real *base, int rows, int cols, int cap, const fused_split *split);
+void lowrank_free(lowrank *m);
 /* Queues M += scale * u v^T (adding the queue to the base first when it is full). */
-void MP_SFX(lowrank_add)(lowrank *m, real scale, const real *u, const real *v);
+void lowrank_add(lowrank *m, real scale, const real *u, const real *v);
 /* Adds the queued terms to the base: afterwards base is M. */
-void MP_SFX(lowrank_flush)(lowrank *m);
+void lowrank_flush(lowrank *m);
 /* Forgets the queue: for a base that has just been overwritten. */
-void MP_SFX(lowrank_clear)(lowrank *m);
+void lowrank_clear(lowrank *m);
 /* Every product of op with M: one sweep over the base plus the queued terms. */
-void MP_SFX(lowrank_products)(lowrank *m, const fused_ops *op);
+void lowrank_products(lowrank *m, const fused_ops *op);
 /* The same, shared with split's worker instead of m's (NULL: all in the caller). */
-void MP_SFX(lowrank_products_split)(lowrank *m, const fused_ops *op, const fused_split *split);
+void lowrank_products_split(lowrank *m, const fused_ops *op, const fused_split *split);
 
-#define lowrank_init MP_SFX(lowrank_init)
-#define lowrank_free MP_SFX(lowrank_free)
-#define lowrank_add MP_SFX(lowrank_add)
-#define lowrank_flush MP_SFX(lowrank_flush)
-#define lowrank_clear MP_SFX(lowrank_clear)
-#define lowrank_products MP_SFX(lowrank_products)
-#define lowrank_products_split MP_SFX(lowrank_products_split)
 
 #endif

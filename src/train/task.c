@@ -7,7 +7,7 @@
  *   3. the M*K training indices: mp_rng_shuffle_int.
  * A draw depends only on the generator's state and the dataset, never on earlier
  * draws' leftovers, so a run resumed from a saved generator state draws the same tasks. */
-#include "metaplast/task.h"
+#include "train/task.h"
 
 #include <assert.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-#include "metaplast/rules.h"
+#include "model/rules.h"
 
 const mp_rule_term mp_rule_pool[MP_RULE_COUNT] = {
     [MP_RULE_PSEUDO_GRAD] = {"pseudo_grad", -1.0, MP_LEFT_E, MP_RIGHT_Y_IN},

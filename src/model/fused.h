@@ -4,8 +4,8 @@
 #ifndef METAPLAST_FUSED_H
 #define METAPLAST_FUSED_H
 
-#include "metaplast/worker.h"
-#include "real.h"
+#include "sys/worker.h"
+#include "model/real.h"
 
 #define FUSED_MAX 4
 
@@ -18,8 +18,7 @@ typedef struct {
     real *y_left[FUSED_MAX];
 } fused_ops;
 
-void MP_SFX(fused_sweep)(const real *M, int rows, int cols, const fused_ops *op);
-#define fused_sweep MP_SFX(fused_sweep)
+void fused_sweep(const real *M, int rows, int cols, const fused_ops *op);
 
 /* Matrices of at least this many weights (the input layer's) are swept in two halves of
  * rows, one on the worker thread: each core then streams half of the matrix. */
@@ -31,13 +30,13 @@ typedef struct {
     int cols_max;
 } fused_split;
 
-void MP_SFX(fused_split_init)(fused_split *sp, mp_worker *worker, int cols_max);
-void MP_SFX(fused_split_free)(fused_split *sp);
+void fused_split_init(fused_split *sp, mp_worker *worker, int cols_max);
+void fused_split_free(fused_split *sp);
 /* fused_sweep, split in two halves of rows when the matrix is large (and sp is not
  * NULL: small matrices need no split work space). A left product
  * sums the halves' contributions in a fixed order, so the result does not depend on
  * whether a worker exists. */
-void MP_SFX(fused_sweep_split)(const fused_split *sp, const real *M, int rows, int cols, const fused_ops *op);
+void fused_sweep_split(const fused_split *sp, const real *M, int rows, int cols, const fused_ops *op);
 /* fused_sweep_split in two calls, so that the caller can work between them while the
  * worker sweeps its half: begin sweeps the caller's half (or, unsplit, everything);
  * until end returns, op's outputs are incomplete. Work done between them must not
@@ -48,22 +47,14 @@ typedef struct {
     int rows, cols, half;  /* part 0: rows [0, half), part 1: [half, rows) */
     const fused_ops *op;
 } fused_split_job;
-void MP_SFX(fused_split_begin)(fused_split_job *job, const fused_split *sp, const real *M, int rows, int cols,
+void fused_split_begin(fused_split_job *job, const fused_split *sp, const real *M, int rows, int cols,
                                const fused_ops *op);
-void MP_SFX(fused_split_end)(const fused_split_job *job);
-#define fused_split_begin MP_SFX(fused_split_begin)
-#define fused_split_end MP_SFX(fused_split_end)
+void fused_split_end(const fused_split_job *job);
 /* 1 when fused_sweep_split splits a matrix of this shape. */
-int MP_SFX(fused_is_split)(int rows, int cols);
-#define fused_split_init MP_SFX(fused_split_init)
-#define fused_split_free MP_SFX(fused_split_free)
-#define fused_sweep_split MP_SFX(fused_sweep_split)
-#define fused_is_split MP_SFX(fused_is_split)
+int fused_is_split(int rows, int cols);
 
 /* Adds a right product y += M x to op; a left product y += M^T x. */
-void MP_SFX(fused_right)(fused_ops *op, const real *x, real *y);
-void MP_SFX(fused_left)(fused_ops *op, const real *x, real *y);
-#define fused_right MP_SFX(fused_right)
-#define fused_left MP_SFX(fused_left)
+void fused_right(fused_ops *op, const real *x, real *y);
+void fused_left(fused_ops *op, const real *x, real *y);
 
 #endif

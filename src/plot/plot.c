@@ -1,6 +1,7 @@
 /* The release's four figures: one generic figure routine (mp_figure_draw) fed by a
  * small description per figure (the table in mp_plot_all). */
 #include "metaplast/plot.h"
+#include "plot/figure.h"
 
 #include <float.h>
 #include <math.h>

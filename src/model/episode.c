@@ -20,82 +20,78 @@
 #include <string.h>
 #include <tgmath.h>
 
-#include "metaplast/core.h"
-#include "metaplast/rules.h"
 #include "metaplast/util.h"
-#include "fused.h"
-#include "lowrank.h"
-#include "real.h"
+#include "model/episode_internal.h"
 
 /* Rank-one terms queued before a matrix-matrix product adds them to the weights. A
  * longer queue makes that product cheaper per term but every product with the matrix
  * dearer; on small matrices the latter weighs more (measured: 16 beats 32 below the
  * input layer's size, 32 beats 16 and 64 there). */
 static int queue_capacity(int rows, int cols) { return (long)rows * cols >= FUSED_SPLIT_MIN ? 32 : 16; }
-
-#define L MP_LAYERS
-
-typedef struct MP_SFX(mp_episode) episode;
-
+/* The episode's arrays, all from one allocation: the table of what each needs (in
+ * reals), in the order they are laid out. Returns the number of slots. */
 typedef struct {
-    real *right[MP_RULE_COUNT], *q[MP_RULE_COUNT], *combined[MP_LEFT_KINDS], *w[MP_LEFT_KINDS], *u[MP_LEFT_KINDS];
-} adjoint_scratch;
+    real **at;
+    size_t count;
+} scratch_slot;
 
-struct MP_SFX(mp_episode) {
-    mp_arch arch;
-    int T_max, NQ_max, n_max;
-    size_t woff[L + 2];
-    real *W, *Wbar;
-    const real *B; /* the caller's B0 during a run (fix mode; never written) */
-    /* for finite-difference checks of sym mode: per-step feedback (T weight sets) */
-    real *B_steps;
-    int record_B_steps;
-    int e_lo;   /* lowest layer whose error signal is kept: 0 when a term needs e0 */
-    int need_v; /* some term needs v_l = W_l^T y_l */
-    /* Gram mode (see the top): the inputs' Gram matrix X X^T (T x T), per step the base
-     * product W1_0 x_t (forward) or dL/dW1_T x_t (reverse), the update's left vector
-     * d_t and the adjoint of z1_t (T x n1 each), the query-input products Xq X^T */
-    int gram;
-    real *gram_xx, *gram_base, *gram_d, *gram_zbar, *gram_qx;
-    real *W_stats; /* Gram mode: W_T for the statistics, which the worker computes */
-    mp_job background; /* the caller's job for the worker, for this run */
-    void *background_arg;
-    /* trajectory: per step, the offsets of y_l, e_l, h_l = B_{l+1}^T e_{l+1},
-     * s_l = 1 - exp(-beta y_l) and v_l */
-    real *traj;
-    size_t stride, off_y[L + 1], off_e[L + 1], off_h[L + 1], off_s[L + 1], off_v[L + 1];
-    lowrank Wq[L + 1], Wbar_q[L + 1]; /* W_l and dL/dW_l as base + queued terms */
-    fused_split split;                /* large matrices: halves for the worker thread */
-    /* the current run */
-    const real *x_step; /* inputs, for y_0 of each step */
-    int T;              /* steps of the run */
-    const double *theta;
-    int unwound[L + 1]; /* reverse sweep: W_l already unwound to this step */
-    /* per-step scratch */
-    real *z, *ybar[L + 1], *ebar[L + 1], *vbar[L + 1], *zbar[L + 1], *hbar;
-    /* the rank-one adjoints' scratch: adj[0] for the caller's thread, adj[1] for the
-     * input layer's on the worker, which also adds its left adjoints into ebar1_w, ybar1_w */
-    adjoint_scratch adj[2];
-    real *ebar1_w, *ybar1_w;
-    /* the weight updates' scratch (step_right, like adj[].right: for right factors that
-     * are computed, not stored) */
-    real *step_right[MP_RULE_COUNT], *step_combined[MP_LEFT_KINDS];
-    /* query batch: Y[l] is NQ x n_l (Y[0] is the input), Y[L] the softmax rows,
-     * S[l] = 1 - exp(-beta Y[l]) */
-    real *Y[L + 1], *S[L], *Zbar, *Ybar, *Etmp[2], *Wtmp[2], *D, *F;
-};
+enum { MAX_SLOTS = 192 };
 
-/* The dense feedback matrix of layer l at step t (t = -1: after the last step), when it
- * is not W itself (fix mode, or the per-step feedback of a check). */
-static const real *fixed_B(const episode *ep, int t, int l) {
-    if (ep->B_steps && !ep->record_B_steps && t >= 0)
-        return ep->B_steps + (size_t)t * ep->woff[L + 1] + ep->woff[l];
-    return ep->B + ep->woff[l];
+static int scratch_layout(episode *ep, scratch_slot *slot) {
+    const int *n = ep->arch.n;
+    const size_t nw = ep->woff[L + 1], nm = (size_t)ep->n_max, n1 = (size_t)n[1];
+    const size_t T = (size_t)(ep->T_max > 0 ? ep->T_max : 1), nq = (size_t)(ep->NQ_max > 0 ? ep->NQ_max : 1);
+    int k = 0;
+#define SLOT(ptr, cnt) (slot[k].at = &(ptr), slot[k].count = (cnt), k++)
+    SLOT(ep->W, nw);
+    SLOT(ep->Wbar, nw);
+    SLOT(ep->traj, T * ep->stride); /* per step: y_l, e_l, h_l, s_l, v_l */
+    if (ep->gram) {
+        SLOT(ep->gram_xx, T * T);
+        SLOT(ep->gram_base, T * n1);
+        SLOT(ep->gram_d, T * n1);
+        SLOT(ep->gram_zbar, T * n1);
+        SLOT(ep->gram_qx, nq * T);
+        SLOT(ep->W_stats, nw);
+    }
+    /* one step's vectors */
+    SLOT(ep->z, nm);
+    SLOT(ep->hbar, nm);
+    for (int l = 0; l <= L; l++) {
+        SLOT(ep->ybar[l], nm);
+        SLOT(ep->ebar[l], nm);
+        SLOT(ep->vbar[l], nm);
+        SLOT(ep->zbar[l], nm);
+    }
+    for (int a = 0; a < 2; a++) {
+        adjoint_scratch *sc = &ep->adj[a];
+        for (int r = 0; r < MP_RULE_COUNT; r++) SLOT(sc->right[r], nm), SLOT(sc->q[r], nm);
+        for (int g = 0; g < MP_LEFT_KINDS; g++) SLOT(sc->combined[g], nm), SLOT(sc->w[g], nm), SLOT(sc->u[g], nm);
+    }
+    SLOT(ep->ebar1_w, n1);
+    SLOT(ep->ybar1_w, n1);
+    for (int r = 0; r < MP_RULE_COUNT; r++) SLOT(ep->step_right[r], nm);
+    for (int g = 0; g < MP_LEFT_KINDS; g++) SLOT(ep->step_combined[g], nm);
+    /* the query batch */
+    for (int l = 1; l <= L; l++) SLOT(ep->Y[l], nq * (size_t)n[l]);
+    for (int l = 0; l < L; l++) SLOT(ep->S[l], nq * (size_t)n[l]);
+    SLOT(ep->Zbar, nq * nm);
+    SLOT(ep->Ybar, nq * nm);
+    for (int i = 0; i < 2; i++) SLOT(ep->Etmp[i], nq * nm), SLOT(ep->Wtmp[i], nq * nm);
+    SLOT(ep->D, nq * nm);
+    SLOT(ep->F, nq * nm);
+#undef SLOT
+    if (k > MAX_SLOTS) abort(); /* a programming error: slot[] has overflowed already */
+    return k;
 }
 
-static int term_on(const episode *ep, int k) { return (int)(ep->arch.terms >> k & 1u); }
+/* Each array starts on a 64-byte boundary (a cache line). */
+static size_t aligned_count(size_t count) {
+    const size_t per_line = 64 / sizeof(real);
+    return (count + per_line - 1) / per_line * per_line;
+}
 
-episode *MP_SFX(mp_episode_new)(const mp_arch *arch, int T_max, int NQ_max) {
+episode *mp_episode_new(const mp_arch *arch, int T_max, int NQ_max) {
     episode *ep = mp_calloc(1, sizeof *ep);
     ep->arch = *arch;
     ep->T_max = T_max;
@@ -103,31 +99,12 @@ episode *MP_SFX(mp_episode_new)(const mp_arch *arch, int T_max, int NQ_max) {
     for (int l = 0; l <= L; l++)
         if (arch->n[l] > ep->n_max) ep->n_max = arch->n[l];
     for (int l = 1; l <= L + 1; l++) ep->woff[l] = mp_arch_offset(arch, l);
-    size_t nw = mp_arch_weight_count(arch);
-    ep->W = mp_malloc(nw * sizeof(real));
-    ep->Wbar = mp_malloc(nw * sizeof(real));
-    fused_split_init(&ep->split, NULL, ep->n_max);
-    for (int l = 1; l <= L; l++) {
-        int rows = arch->n[l], cols = arch->n[l - 1], cap = queue_capacity(rows, cols);
-        lowrank_init(&ep->Wq[l], ep->W + ep->woff[l], rows, cols, cap, &ep->split);
-        lowrank_init(&ep->Wbar_q[l], ep->Wbar + ep->woff[l], rows, cols, cap, &ep->split);
-    }
-
     ep->e_lo = mp_arch_uses_right(arch, MP_RIGHT_E_IN) ? 0 : 1;
     ep->need_v = mp_arch_uses_right(arch, MP_RIGHT_OJA_RESIDUAL);
     ep->gram = T_max <= MP_GRAM_T_MAX;
     for (int k = 0; k < MP_RULE_COUNT; k++)
         if (term_on(ep, k) && mp_rule_pool[k].right != MP_RIGHT_Y_IN) ep->gram = 0;
-    if (ep->gram) {
-        size_t T = (size_t)(T_max > 0 ? T_max : 1), n1 = (size_t)arch->n[1];
-        ep->gram_xx = mp_malloc(T * T * sizeof(real));
-        ep->gram_base = mp_malloc(T * n1 * sizeof(real));
-        ep->gram_d = mp_malloc(T * n1 * sizeof(real));
-        ep->gram_zbar = mp_malloc(T * n1 * sizeof(real));
-        ep->gram_qx = mp_malloc((size_t)(NQ_max > 0 ? NQ_max : 1) * T * sizeof(real));
-        ep->W_stats = mp_malloc(nw * sizeof(real));
-    }
-    size_t off = 0;
+    size_t off = 0; /* one step's record in the trajectory */
     for (int l = 1; l <= L; l++) ep->off_y[l] = off, off += (size_t)arch->n[l];
     for (int l = ep->e_lo; l <= L; l++) ep->off_e[l] = off, off += (size_t)arch->n[l];
     for (int l = ep->e_lo; l < L; l++) ep->off_h[l] = off, off += (size_t)arch->n[l];
@@ -135,74 +112,40 @@ episode *MP_SFX(mp_episode_new)(const mp_arch *arch, int T_max, int NQ_max) {
     if (ep->need_v)
         for (int l = 1; l <= L; l++) ep->off_v[l] = off, off += (size_t)arch->n[l - 1];
     ep->stride = off;
-    ep->traj = mp_malloc((size_t)(T_max > 0 ? T_max : 1) * off * sizeof(real));
 
-    size_t nm = (size_t)ep->n_max;
-    ep->z = mp_malloc(nm * sizeof(real));
-    ep->hbar = mp_malloc(nm * sizeof(real));
-    for (int l = 0; l <= L; l++) {
-        ep->ybar[l] = mp_malloc(nm * sizeof(real));
-        ep->ebar[l] = mp_malloc(nm * sizeof(real));
-        ep->vbar[l] = mp_malloc(nm * sizeof(real));
-        ep->zbar[l] = mp_malloc(nm * sizeof(real));
+    scratch_slot slot[MAX_SLOTS];
+    int nslots = scratch_layout(ep, slot);
+    size_t total = 0;
+    for (int i = 0; i < nslots; i++) total += aligned_count(slot[i].count);
+    if (posix_memalign((void **)&ep->memory, 64, total * sizeof(real)) != 0) {
+        fprintf(stderr, "metaplast: out of memory allocating an episode's %zu bytes\n", total * sizeof(real));
+        exit(1);
     }
-    for (int a = 0; a < 2; a++) {
-        adjoint_scratch *sc = &ep->adj[a];
-        for (int k = 0; k < MP_RULE_COUNT; k++) {
-            sc->right[k] = mp_malloc(nm * sizeof(real));
-            sc->q[k] = mp_malloc(nm * sizeof(real));
-        }
-        for (int g = 0; g < MP_LEFT_KINDS; g++) {
-            sc->combined[g] = mp_malloc(nm * sizeof(real));
-            sc->w[g] = mp_malloc(nm * sizeof(real));
-            sc->u[g] = mp_malloc(nm * sizeof(real));
-        }
+    for (size_t i = 0, at = 0; i < (size_t)nslots; i++) {
+        *slot[i].at = ep->memory + at;
+        at += aligned_count(slot[i].count);
     }
-    ep->ebar1_w = mp_malloc((size_t)arch->n[1] * sizeof(real));
-    ep->ybar1_w = mp_malloc((size_t)arch->n[1] * sizeof(real));
-    for (int k = 0; k < MP_RULE_COUNT; k++) ep->step_right[k] = mp_malloc(nm * sizeof(real));
-    for (int g = 0; g < MP_LEFT_KINDS; g++) ep->step_combined[g] = mp_malloc(nm * sizeof(real));
-    size_t nq = (size_t)(NQ_max > 0 ? NQ_max : 1);
-    for (int l = 1; l <= L; l++) ep->Y[l] = mp_malloc(nq * (size_t)arch->n[l] * sizeof(real));
-    for (int l = 0; l < L; l++) ep->S[l] = mp_malloc(nq * (size_t)arch->n[l] * sizeof(real));
-    ep->Zbar = mp_malloc(nq * nm * sizeof(real));
-    ep->Ybar = mp_malloc(nq * nm * sizeof(real));
-    for (int i = 0; i < 2; i++) {
-        ep->Etmp[i] = mp_malloc(nq * nm * sizeof(real));
-        ep->Wtmp[i] = mp_malloc(nq * nm * sizeof(real));
+
+    fused_split_init(&ep->split, NULL, ep->n_max);
+    for (int l = 1; l <= L; l++) {
+        int rows = arch->n[l], cols = arch->n[l - 1], cap = queue_capacity(rows, cols);
+        lowrank_init(&ep->Wq[l], ep->W + ep->woff[l], rows, cols, cap, &ep->split);
+        lowrank_init(&ep->Wbar_q[l], ep->Wbar + ep->woff[l], rows, cols, cap, &ep->split);
     }
-    ep->D = mp_malloc(nq * nm * sizeof(real));
-    ep->F = mp_malloc(nq * nm * sizeof(real));
     return ep;
 }
 
-void MP_SFX(mp_episode_free)(episode *ep) {
+void mp_episode_free(episode *ep) {
     if (!ep) return;
-    free(ep->W), free(ep->Wbar), free(ep->traj);
-    free(ep->gram_xx), free(ep->gram_base), free(ep->gram_d), free(ep->gram_zbar), free(ep->gram_qx);
-    free(ep->W_stats);
-    free(ep->z), free(ep->hbar);
-    for (int l = 0; l <= L; l++) free(ep->ybar[l]), free(ep->ebar[l]), free(ep->vbar[l]), free(ep->zbar[l]);
     for (int l = 1; l <= L; l++) lowrank_free(&ep->Wq[l]), lowrank_free(&ep->Wbar_q[l]);
     fused_split_free(&ep->split);
-    for (int a = 0; a < 2; a++) {
-        adjoint_scratch *sc = &ep->adj[a];
-        for (int k = 0; k < MP_RULE_COUNT; k++) free(sc->right[k]), free(sc->q[k]);
-        for (int g = 0; g < MP_LEFT_KINDS; g++) free(sc->combined[g]), free(sc->w[g]), free(sc->u[g]);
-    }
-    free(ep->ebar1_w), free(ep->ybar1_w);
-    for (int k = 0; k < MP_RULE_COUNT; k++) free(ep->step_right[k]);
-    for (int g = 0; g < MP_LEFT_KINDS; g++) free(ep->step_combined[g]);
-    for (int l = 1; l <= L; l++) free(ep->Y[l]);
-    for (int l = 0; l < L; l++) free(ep->S[l]);
-    free(ep->Zbar), free(ep->Ybar), free(ep->D), free(ep->F);
-    for (int i = 0; i < 2; i++) free(ep->Etmp[i]), free(ep->Wtmp[i]);
+    free(ep->memory);
     free(ep);
 }
 
-void MP_SFX(mp_episode_set_worker)(episode *ep, mp_worker *worker) { ep->split.worker = worker; }
+void mp_episode_set_worker(episode *ep, mp_worker *worker) { ep->split.worker = worker; }
 
-void MP_SFX(mp_episode_set_background)(episode *ep, mp_job job, void *arg) {
+void mp_episode_set_background(episode *ep, mp_job job, void *arg) {
     ep->background = job;
     ep->background_arg = arg;
 }
@@ -214,38 +157,11 @@ static void submit_background(episode *ep) {
     ep->background = NULL;
 }
 
-const real *MP_SFX(mp_episode_weights)(const episode *ep) { return ep->W; }
+const real *mp_episode_weights(const episode *ep) { return ep->W; }
 
-void MP_SFX(mp_episode_feedback_steps)(episode *ep, real *B_steps, int record) {
+void mp_episode_feedback_steps(episode *ep, real *B_steps, mp_feedback_steps_mode mode) {
     ep->B_steps = B_steps;
-    ep->record_B_steps = record;
-}
-
-/* ---- the stored signals of one step, seen from one layer ---------------------- */
-
-typedef struct {
-    const real *y_in, *y, *e_in, *e, *v; /* y_{l-1}, y_l, e_{l-1}, e_l, W_l^T y_l */
-    int n_in, n_out;
-} layer_signals;
-
-static real *step_vec(const episode *ep, int t, size_t off) {
-    return ep->traj + (size_t)t * ep->stride + off;
-}
-
-static layer_signals signals_at(const episode *ep, int t, int l) {
-    layer_signals s;
-    s.n_in = ep->arch.n[l - 1];
-    s.n_out = ep->arch.n[l];
-    s.y_in = l == 1 ? ep->x_step + (size_t)t * (size_t)ep->arch.n[0] : step_vec(ep, t, ep->off_y[l - 1]);
-    s.y = step_vec(ep, t, ep->off_y[l]);
-    s.e_in = l - 1 >= ep->e_lo ? step_vec(ep, t, ep->off_e[l - 1]) : NULL;
-    s.e = step_vec(ep, t, ep->off_e[l]);
-    s.v = ep->need_v ? step_vec(ep, t, ep->off_v[l]) : NULL;
-    return s;
-}
-
-static const real *left_factor(const layer_signals *s, int kind) {
-    return kind == MP_LEFT_E ? s->e : s->y;
+    ep->record_B_steps = mode == MP_FEEDBACK_STEPS_RECORD;
 }
 
 /* A right factor: the stored signal itself, or (Oja's residual) computed into scratch. */
@@ -329,98 +245,10 @@ static void feedback_product(episode *ep, int t, int l, int left, const real *x,
         fused_left(&op, x, y);
     else
         fused_right(&op, x, y);
-    if (ep->arch.sym)
+    if (ep->arch.feedback == MP_FEEDBACK_SYMMETRIC)
         lowrank_products(&ep->Wq[l], &op);
     else
         fused_sweep_split(&ep->split, fixed_B(ep, t, l), ep->arch.n[l], ep->arch.n[l - 1], &op);
-}
-
-/* ---- Gram mode: the input layer without passes over W1 or dL/dW1 ------------------ */
-
-/* Step t's update of W1 is d_t x_t^T, d_t = sum_k sign_k theta_k left_k. */
-static void gram_update_vector(episode *ep, int t) {
-    const int n1 = ep->arch.n[1];
-    layer_signals s = signals_at(ep, t, 1);
-    real *d = ep->gram_d + (size_t)t * (size_t)n1;
-    memset(d, 0, (size_t)n1 * sizeof(real));
-    for (int k = 0; k < MP_RULE_COUNT; k++)
-        if (term_on(ep, k))
-            cblas_xaxpy(n1, (real)(mp_rule_pool[k].sign * ep->theta[k]), left_factor(&s, mp_rule_pool[k].left), 1, d, 1);
-}
-
-/* The sums over earlier (forward) or later (reverse) steps come in blocks of steps: at a
- * block's first step, one matrix product adds every step outside the block to the base
- * products of all the block's steps; each step then sums only over its own block. This
- * reads the stored vectors once per block instead of once per step. */
-enum { GRAM_BLOCK = 32 };
-
-/* z = W1_t x_t = W1_0 x_t + sum_{s<t} d_s (x_s . x_t) */
-static void gram_forward_product(const episode *ep, int t, real *z) {
-    const int n1 = ep->arch.n[1], T = ep->T, t0 = t / GRAM_BLOCK * GRAM_BLOCK;
-    const real *xx = ep->gram_xx;
-    real *base = ep->gram_base;
-    if (t == t0 && t0 > 0) {
-        int rows = T - t0 < GRAM_BLOCK ? T - t0 : GRAM_BLOCK;
-        cblas_xgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, n1, t0, 1, xx + (size_t)t0 * T, T, ep->gram_d,
-                    n1, 1, base + (size_t)t0 * n1, n1);
-    }
-    memcpy(z, base + (size_t)t * n1, (size_t)n1 * sizeof(real));
-    if (t > t0)
-        cblas_xgemv(CblasRowMajor, CblasTrans, t - t0, n1, 1, ep->gram_d + (size_t)t0 * n1, n1,
-                    xx + (size_t)t * T + t0, 1, 1, z, 1);
-}
-
-/* q = dL/dW1_{t+1} x_t = dL/dW1_T x_t + sum_{s>t} zbar1_s (x_s . x_t) */
-static void gram_reverse_product(const episode *ep, int t, real *q) {
-    const int n1 = ep->arch.n[1], T = ep->T, t0 = t / GRAM_BLOCK * GRAM_BLOCK;
-    const int t_end = T - t0 < GRAM_BLOCK ? T : t0 + GRAM_BLOCK, later = t_end - 1 - t;
-    const real *xx = ep->gram_xx;
-    real *base = ep->gram_base;
-    if (t == t_end - 1 && t_end < T)
-        cblas_xgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, t_end - t0, n1, T - t_end, 1,
-                    xx + (size_t)t0 * T + t_end, T, ep->gram_zbar + (size_t)t_end * n1, n1, 1,
-                    base + (size_t)t0 * n1, n1);
-    memcpy(q, base + (size_t)t * n1, (size_t)n1 * sizeof(real));
-    if (later > 0)
-        cblas_xgemv(CblasRowMajor, CblasTrans, later, n1, 1, ep->gram_zbar + (size_t)(t + 1) * n1, n1,
-                    xx + (size_t)t * T + t + 1, 1, 1, q, 1);
-}
-
-/* Before the steps: X X^T (both triangles) and W1_0 x_t for every step, two matrix
- * products independent of each other (with a worker thread, one each). */
-static void gram_start_part(void *arg, int part) {
-    episode *ep = arg;
-    const int T = ep->T, n0 = ep->arch.n[0], n1 = ep->arch.n[1];
-    if (part == 0) {
-        cblas_xgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, n1, n0, 1, ep->x_step, n0, ep->W + ep->woff[1], n0,
-                    0, ep->gram_base, n1);
-        return;
-    }
-    cblas_xsyrk(CblasRowMajor, CblasLower, CblasNoTrans, T, n0, 1, ep->x_step, n0, 0, ep->gram_xx, T);
-    for (int i = 0; i < T; i++)
-        for (int j = i + 1; j < T; j++) ep->gram_xx[(size_t)i * T + j] = ep->gram_xx[(size_t)j * T + i];
-}
-
-static void gram_start(episode *ep) { mp_worker_split(ep->split.worker, gram_start_part, ep); }
-
-/* After the steps: W1_T = W1_0 + sum_t d_t x_t^T, dense, for the query; in two halves of
- * rows (one on the worker). */
-static void gram_finish_part(void *arg, int part) {
-    episode *ep = arg;
-    const int n0 = ep->arch.n[0], n1 = ep->arch.n[1], half = n1 / 2;
-    const int first = part ? half : 0, rows = part ? n1 - half : half;
-    cblas_xgemm(CblasRowMajor, CblasTrans, CblasNoTrans, rows, n0, ep->T, 1, ep->gram_d + first, n1, ep->x_step, n0,
-                1, ep->W + ep->woff[1] + (size_t)first * n0, n0);
-}
-
-static void gram_finish(episode *ep) { mp_worker_split(ep->split.worker, gram_finish_part, ep); }
-
-/* After the query's backward pass, whose layer-1 adjoints Zq (NQ x n1) would give
- * dL/dW1_T = Zq^T Xq: the reverse sweep's base products dL/dW1_T x_t = Zq^T (Xq x_t). */
-static void gram_reverse_start(episode *ep, const real *xq, int NQ, const real *Zq) {
-    const int T = ep->T, n0 = ep->arch.n[0], n1 = ep->arch.n[1];
-    cblas_xgemm(CblasRowMajor, CblasNoTrans, CblasTrans, NQ, T, n0, 1, xq, n0, ep->x_step, n0, 0, ep->gram_qx, T);
-    cblas_xgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, n1, NQ, 1, ep->gram_qx, T, Zq, n1, 0, ep->gram_base, n1);
 }
 
 /* Oja's v_l = W_l^T y_l needs y_l, so step t's update of W_l cannot be formed until
@@ -455,16 +283,16 @@ static void plasticity_step(episode *ep, int t, int label) {
                    (ep->woff[l + 1] - ep->woff[l]) * sizeof(real));
         }
         if (l < L)
-            MP_SFX(mp_softplus)(ep->z, y, step_vec(ep, t, ep->off_s[l]), n[l]);
+            mp_softplus(ep->z, y, step_vec(ep, t, ep->off_s[l]), n[l]);
         else
-            MP_SFX(mp_softmax_xent)(ep->z, y, n[l], label);
+            mp_softmax_xent(ep->z, y, n[l], label);
     }
     real *e5 = step_vec(ep, t, ep->off_e[L]);
     memcpy(e5, step_vec(ep, t, ep->off_y[L]), (size_t)n[L] * sizeof(real));
     e5[label] -= 1;
     for (int l = L - 1; l >= ep->e_lo; l--) { /* e_l = (B_{l+1}^T e_{l+1}) * s_l */
         real *h = step_vec(ep, t, ep->off_h[l]), *sl = step_vec(ep, t, ep->off_s[l]), *e = step_vec(ep, t, ep->off_e[l]);
-        if (l == 0) MP_SFX(mp_feedback_slope)(x, sl, n[0]); /* layers above got theirs from softplus */
+        if (l == 0) mp_feedback_slope(x, sl, n[0]); /* layers above got theirs from softplus */
         memset(h, 0, (size_t)n[l] * sizeof(real));
         feedback_product(ep, t, l + 1, 1, step_vec(ep, t, ep->off_e[l + 1]), h);
         for (int j = 0; j < n[l]; j++) e[j] = h[j] * sl[j];
@@ -627,7 +455,7 @@ static void reverse_step(episode *ep, int t, double *grad) {
             ep->hbar[j] = ep->ebar[l][j] * sl[j];
             if (l > 0) ep->ybar[l][j] += ep->ebar[l][j] * h[j] * beta * (1 - sl[j]); /* ds/dy */
         }
-        if (ep->arch.sym) W_at_step(ep, t, l + 1);
+        if (ep->arch.feedback == MP_FEEDBACK_SYMMETRIC) W_at_step(ep, t, l + 1);
         feedback_product(ep, t, l + 1, 0, ep->hbar, ep->ebar[l + 1]);
     }
     /* 3. e5 = p - onehot and y5 = p: through the softmax to z5 */
@@ -670,14 +498,14 @@ static double query_forward(episode *ep, const real *xq, const int *yq, int NQ, 
         for (int q = 0; q < NQ; q++) {
             real *row = Z + (size_t)q * (size_t)n[l];
             if (l < L) {
-                MP_SFX(mp_softplus)(row, row, ep->S[l] + (size_t)q * (size_t)n[l], n[l]);
+                mp_softplus(row, row, ep->S[l] + (size_t)q * (size_t)n[l], n[l]);
                 continue;
             }
             int best = 0;
             for (int i = 1; i < n[l]; i++)
                 if (row[i] > row[best]) best = i;
             *correct += best == yq[q];
-            xent += MP_SFX(mp_softmax_xent)(row, row, n[l], yq[q]);
+            xent += mp_softmax_xent(row, row, n[l], yq[q]);
         }
     }
     return xent;
@@ -706,80 +534,20 @@ static void query_backward(episode *ep, const real *xq, const int *yq, int NQ) {
     }
 }
 
-static double angle_degrees(const real *a, const real *b, int n, int NQ) {
-    /* angle between the query means of two NQ x n matrices */
-    double dot = 0, na = 0, nb = 0;
-    for (int j = 0; j < n; j++) {
-        double ma = 0, mb = 0;
-        for (int q = 0; q < NQ; q++) ma += (double)a[(size_t)q * n + j], mb += (double)b[(size_t)q * n + j];
-        dot += ma * mb, na += ma * ma, nb += mb * mb;
-    }
-    double c = dot / sqrt(na * nb); /* exactly 1 for identical vectors (sym) */
-    if (c != c) return 0; /* NaN (a zero mean) becomes 0 */
-    return acos(c > 1 ? 1 : c < -1 ? -1 : c) * 180.0 / 3.14159265358979323846;
-}
-
-/* E1 and the angles between FA (through B) and BP (through W) query-mean error signals,
- * for the adapted weights W. */
-static void query_statistics(episode *ep, const real *W, const real *xq, const int *yq, int NQ, mp_episode_out *out) {
-    const int *n = ep->arch.n;
-    for (int l = 1; l <= L; l++) {
-        const real *Yin = l == 1 ? xq : ep->Y[l - 1];
-        const real *Wl = W + ep->woff[l];
-        memcpy(ep->D, Yin, (size_t)NQ * n[l - 1] * sizeof(real));
-        cblas_xgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, NQ, n[l - 1], n[l], -1, ep->Y[l], n[l], Wl,
-                    n[l - 1], 1, ep->D, n[l - 1]);
-        cblas_xgemm(CblasRowMajor, CblasNoTrans, CblasTrans, NQ, n[l], n[l - 1], 1, ep->D, n[l - 1], Wl, n[l - 1], 0,
-                    ep->F, n[l]);
-        double e1 = 0;
-        for (size_t i = 0; i < (size_t)NQ * n[l]; i++) e1 += (double)ep->F[i] * (double)ep->F[i];
-        out->E1[l - 1] = e1;
-    }
-    real *EB = ep->Etmp[0], *EW = ep->Wtmp[0];
-    for (int q = 0; q < NQ; q++)
-        for (int i = 0; i < n[L]; i++) {
-            size_t k = (size_t)q * n[L] + i;
-            EB[k] = EW[k] = ep->Y[L][k] - (i == yq[q]);
-        }
-    out->angle[L] = 0;
-    MP_SFX(mp_feedback_slope)(xq, ep->S[0], NQ * n[0]);
-    for (int l = L - 1, cur = 0; l >= 0; l--, cur ^= 1) {
-        real *nb = ep->Etmp[cur ^ 1], *nw = ep->Wtmp[cur ^ 1];
-        cblas_xgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, NQ, n[l], n[l + 1], 1, ep->Etmp[cur], n[l + 1],
-                    ep->arch.sym ? W + ep->woff[l + 1] : fixed_B(ep, -1, l + 1), n[l], 0, nb, n[l]);
-        cblas_xgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, NQ, n[l], n[l + 1], 1, ep->Wtmp[cur], n[l + 1],
-                    W + ep->woff[l + 1], n[l], 0, nw, n[l]);
-        for (size_t i = 0; i < (size_t)NQ * n[l]; i++) nb[i] *= ep->S[l][i], nw[i] *= ep->S[l][i];
-        out->angle[l] = angle_degrees(nb, nw, n[l], NQ);
-    }
-}
-
-typedef struct {
-    episode *ep;
-    const real *xq;
-    const int *yq;
-    int NQ;
-    mp_episode_out *out;
-} stats_job;
-
-static void stats_part(void *arg, int part) {
-    const stats_job *j = arg;
-    if (part == 1) query_statistics(j->ep, j->ep->W_stats, j->xq, j->yq, j->NQ, j->out);
-}
-
 static int all_finite(const real *v, size_t n) {
     for (size_t i = 0; i < n; i++)
         if (!isfinite(v[i])) return 0;
     return 1;
 }
 
-int MP_SFX(mp_episode_run)(episode *ep, const real *W0, const real *B0, const double *theta, double lamb,
-                           const real *x_train, const int *y_train, int T, const real *x_query,
-                           const int *y_query, int NQ, unsigned flags, mp_episode_out *out) {
+int mp_episode_run(episode *ep, const episode_inputs *in, unsigned flags, mp_episode_out *out) {
+    const real *x_train = in->x_train, *x_query = in->x_query;
+    const int *y_train = in->y_train, *y_query = in->y_query, T = in->T, NQ = in->NQ;
+    const double *theta = in->theta, lamb = in->lamb;
     size_t nw = mp_arch_weight_count(&ep->arch);
     memset(out, 0, sizeof *out);
-    memcpy(ep->W, W0, nw * sizeof(real));
-    ep->B = ep->arch.sym ? NULL : B0;
+    memcpy(ep->W, in->W0, nw * sizeof(real));
+    ep->B = ep->arch.feedback == MP_FEEDBACK_SYMMETRIC ? NULL : in->B0;
     if (T > ep->T_max || NQ > ep->NQ_max) { /* a caller's bug, never a silently shorter episode */
         fprintf(stderr, "metaplast: mp_episode_run: %d steps and %d queries exceed the work space (%d, %d)\n", T, NQ,
                 ep->T_max, ep->NQ_max);
@@ -837,3 +605,4 @@ int MP_SFX(mp_episode_run)(episode *ep, const real *W0, const real *B0, const do
     mp_worker_wait(ep->split.worker); /* the statistics, and a background job */
     return finite ? 0 : -1;
 }
+

@@ -2,7 +2,7 @@
 #ifndef METAPLAST_GRADCHECK_H
 #define METAPLAST_GRADCHECK_H
 
-#include "metaplast/core.h"
+#include "model/core.h"
 
 /* Relative error |analytic - numeric| / max(|analytic|, |numeric|, 1e-10). */
 #define MP_GRADCHECK_TOLERANCE 1e-6
@@ -16,8 +16,6 @@ typedef struct {
 
 /* Checks every theta whose term is on in arch; fills rows (MP_THETAS at most), returns
  * their number, and the worst relative error in *worst. Returns -1 if an episode diverged. */
-int mp_gradcheck(const mp_arch *arch, const double *W0, const double *B0, const double *theta, double lamb,
-                 const double *x_train, const int *y_train, int T, const double *x_query, const int *y_query,
-                 int NQ, mp_gradcheck_row *rows, double *worst);
+int mp_gradcheck(const mp_arch *arch, const mp_episode_inputs_f64 *in, mp_gradcheck_row *rows, double *worst);
 
 #endif

@@ -1,7 +1,7 @@
 /* The bitmap font of the figures: 5 x 9 glyphs for ASCII 32..126, '#' is ink.
  * Rows 0..6 stand on the baseline (capitals are 7 rows tall, lower case 5), rows 7..8
  * hold descenders; rows left out are blank. */
-#include "metaplast/raster.h"
+#include "plot/raster.h"
 
 #define FIRST_CHAR 32
 #define LAST_CHAR 126

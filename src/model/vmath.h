@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "real.h"
+#include "model/real.h"
 
 #ifdef MP_REAL_F64
 

@@ -1,4 +1,4 @@
-#include "lowrank.h"
+#include "model/lowrank.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* The rasteriser behind the figures: anti-aliased strokes by pixel coverage, bitmap
  * text, PNG output through libpng. */
-#include "metaplast/raster.h"
+#include "plot/raster.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -2,15 +2,15 @@
  * error signals. (The matrix products are fused.c's and lowrank.c's.) */
 #include <tgmath.h>
 
-#include "metaplast/core.h"
-#include "real.h"
-#include "vmath.h"
+#include "model/core.h"
+#include "model/real.h"
+#include "model/vmath.h"
 
 /* With t = exp(-|beta z|) in (0, 1]: softplus(z) = (max(beta z, 0) + log1p(t)) / beta
  * (no overflow, no cancellation), and 1 - exp(-beta y) = sigmoid(beta z), which is
  * 1 / (1 + t) or t / (1 + t). */
 MP_MULTIVERSION
-void MP_SFX(mp_softplus)(const real *z, real *y, real *s, int n) {
+void mp_softplus(const real *z, real *y, real *s, int n) {
     const real beta = (real)MP_SOFTPLUS_BETA;
 #pragma omp simd
     for (int i = 0; i < n; i++) {
@@ -22,7 +22,7 @@ void MP_SFX(mp_softplus)(const real *z, real *y, real *s, int n) {
     }
 }
 
-double MP_SFX(mp_softmax_xent)(const real *z, real *p, int n, int label) {
+double mp_softmax_xent(const real *z, real *p, int n, int label) {
     real zmax = z[0];
     for (int i = 1; i < n; i++)
         if (z[i] > zmax) zmax = z[i];
@@ -35,7 +35,7 @@ double MP_SFX(mp_softmax_xent)(const real *z, real *p, int n, int label) {
 }
 
 MP_MULTIVERSION
-void MP_SFX(mp_feedback_slope)(const real *y, real *s, int n) {
+void mp_feedback_slope(const real *y, real *s, int n) {
     const real beta = (real)MP_SOFTPLUS_BETA;
 #pragma omp simd
     for (int j = 0; j < n; j++) s[j] = -vm_expm1(-beta * y[j]);

@@ -1,0 +1,217 @@
+/* The trainer: the architecture a configuration describes, the draws of an episode
+ * (task, initial weights, feedback), one meta-training episode (adaptation,
+ * meta-gradient, Adam step) and the state that carries from one episode to the next. */
+#include "train/trainer.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "metaplast/util.h"
+#include "model/rules.h"
+
+static const int hidden_widths[] = {170, 130, 100, 70};
+
+mp_arch mp_config_arch(const mp_config *cfg, const mp_dataset *ds) {
+    mp_arch a;
+    a.n[0] = cfg->dim * cfg->dim;
+    for (int l = 1; l < MP_LAYERS; l++) a.n[l] = hidden_widths[l - 1];
+    a.n[MP_LAYERS] = ds->nclasses;
+    a.feedback = cfg->fbk_sym ? MP_FEEDBACK_SYMMETRIC : MP_FEEDBACK_FIXED;
+    a.terms = mp_rule_mask(cfg->vec, cfg->nvec);
+    return a;
+}
+
+void mp_trainer_initial_state(const mp_config *cfg, mp_checkpoint *ck) {
+    memset(ck, 0, sizeof *ck);
+    ck->theta[0] = cfg->a;
+    mp_rng_seed(&ck->rng, (uint64_t)cfg->seed);
+}
+
+static void draw_init(mp_draw *d, const mp_trainer *tr) {
+    size_t nw = mp_arch_weight_count(&tr->arch), n0 = (size_t)tr->arch.n[0];
+    mp_task_init(&d->task, tr->cfg->M, tr->cfg->K, tr->cfg->Q);
+    d->W0 = mp_malloc(nw * sizeof(float));
+    d->B0 = tr->arch.feedback == MP_FEEDBACK_SYMMETRIC ? NULL : mp_malloc(nw * sizeof(float));
+    d->x_train = mp_malloc((size_t)tr->T * n0 * sizeof(float));
+    d->x_query = mp_malloc((size_t)tr->NQ * n0 * sizeof(float));
+    d->y_train = mp_malloc((size_t)tr->T * sizeof(int));
+    d->y_query = mp_malloc((size_t)tr->NQ * sizeof(int));
+}
+
+static void draw_free(mp_draw *d) {
+    mp_task_free(&d->task);
+    free(d->W0), free(d->B0), free(d->x_train), free(d->x_query), free(d->y_train), free(d->y_query);
+}
+
+void mp_trainer_init(mp_trainer *tr, const mp_config *cfg, const mp_dataset *ds) {
+    memset(tr, 0, sizeof *tr);
+    tr->cfg = cfg;
+    tr->ds = ds;
+    tr->arch = mp_config_arch(cfg, ds);
+    tr->T = cfg->M * cfg->K;
+    tr->NQ = cfg->M * cfg->Q;
+    for (int i = 0; i < 2; i++) draw_init(&tr->draw[i], tr);
+    tr->ep = mp_episode_new_f32(&tr->arch, tr->T, tr->NQ);
+    if (cfg->threads >= 2 && mp_worker_cpus() >= 2) tr->worker = mp_worker_start();
+    mp_episode_set_worker_f32(tr->ep, tr->worker);
+    mp_adam_init(&tr->adam, cfg->lr_meta);
+    mp_checkpoint start;
+    mp_trainer_initial_state(cfg, &start);
+    mp_trainer_load_state(tr, &start);
+}
+
+void mp_trainer_free(mp_trainer *tr) {
+    mp_worker_stop(tr->worker); /* after its last job: a draw ahead may still run */
+    mp_episode_free_f32(tr->ep);
+    for (int i = 0; i < 2; i++) draw_free(&tr->draw[i]);
+}
+
+/* Xavier/Glorot uniform: each entry uniform(-r, r), r = sqrt(6 / (n_in + n_out)). */
+static void xavier_uniform(mp_rng *rng, const mp_arch *a, float *W) {
+    for (int l = 1; l <= MP_LAYERS; l++) {
+        double r = sqrt(6.0 / (a->n[l - 1] + a->n[l]));
+        mp_rng_uniform_symmetric(rng, W + mp_arch_offset(a, l), (size_t)a->n[l] * (size_t)a->n[l - 1], r);
+    }
+}
+
+static void load_images(const mp_dataset *ds, const int *index, int count, float *x, int *y) {
+    size_t n0 = (size_t)ds->dim * (size_t)ds->dim;
+    for (int s = 0; s < count; s++) {
+        const uint8_t *px = ds->pixels + (size_t)index[s] * n0;
+        for (size_t k = 0; k < n0; k++) x[(size_t)s * n0 + k] = (float)px[k] / 255.0f;
+        y[s] = ds->labels[index[s]];
+    }
+}
+
+static void draw_into(const mp_trainer *tr, mp_draw *d, mp_rng *rng) {
+    mp_task_draw(&d->task, tr->ds, rng);
+    xavier_uniform(rng, &tr->arch, d->W0);
+    if (d->B0) xavier_uniform(rng, &tr->arch, d->B0);
+    load_images(tr->ds, d->task.train, tr->T, d->x_train, d->y_train);
+    load_images(tr->ds, d->task.query, tr->NQ, d->x_query, d->y_query);
+}
+
+void mp_trainer_draw(mp_trainer *tr) { draw_into(tr, &tr->draw[tr->cur], &tr->rng); }
+
+/* The worker's job: the next draw, with the generator's copy. */
+static void draw_next_part(void *arg, int part) {
+    mp_trainer *tr = arg;
+    if (part == 1) draw_into(tr, &tr->draw[tr->cur ^ 1], &tr->rng_next);
+}
+
+
+int mp_trainer_episode(mp_trainer *tr, mp_record *rec, char *why, size_t why_cap) {
+    double start = mp_now_seconds();
+    if (tr->next_drawn) {
+        mp_worker_wait(tr->worker);
+        tr->cur ^= 1;
+        tr->rng = tr->rng_next;
+        tr->next_drawn = 0;
+    } else {
+        mp_trainer_draw(tr);
+    }
+    if (tr->worker && tr->episode + 1 < tr->cfg->episodes) { /* the episode run hands it over */
+        tr->rng_next = tr->rng;
+        mp_episode_set_background_f32(tr->ep, draw_next_part, tr);
+        tr->next_drawn = 1;
+    }
+    const mp_draw *d = &tr->draw[tr->cur];
+    mp_episode_out out;
+    int rc = mp_episode_run_f32(tr->ep, &(mp_episode_inputs_f32){d->W0, d->B0, tr->theta, tr->cfg->lamb, d->x_train, d->y_train, tr->T, d->x_query, d->y_query, tr->NQ}, MP_EPISODE_GRAD | MP_EPISODE_STATS, &out);
+    memset(rec, 0, sizeof *rec);
+    rec->episode = tr->episode + 1;
+    rec->loss = out.loss;
+    rec->accuracy = out.accuracy;
+    memcpy(rec->theta, tr->theta, sizeof rec->theta);
+    memcpy(rec->E1, out.E1, sizeof rec->E1);
+    memcpy(rec->angle, out.angle, sizeof rec->angle);
+    memcpy(rec->grad, out.grad, sizeof rec->grad);
+    if (rc != 0) {
+        snprintf(why, why_cap, "%s", !isfinite(out.loss) ? "the query loss is not finite"
+                                     : "the adapted weights or the meta-gradient are not finite");
+        return -1;
+    }
+    mp_adam_step(&tr->adam, tr->theta, out.grad);
+    for (int k = 0; k < MP_THETAS; k++) {
+        if (!isfinite(tr->theta[k])) {
+            snprintf(why, why_cap, "theta%d is not finite after the Adam step", k);
+            return -1;
+        }
+        /* a gradient so large that its square overflows freezes theta without a NaN */
+        if (!isfinite(tr->adam.m[k]) || !isfinite(tr->adam.v[k])) {
+            snprintf(why, why_cap, "Adam's moment estimates of theta%d are not finite (dL/dtheta%d = %g)", k, k,
+                     out.grad[k]);
+            return -1;
+        }
+    }
+    tr->episode++;
+    rec->seconds = mp_now_seconds() - start;
+    return 0;
+}
+
+int mp_trainer_saturated(const mp_trainer *tr, const mp_record *rec) {
+    for (int k = 0; k < MP_THETAS; k++) {
+        if (!(tr->arch.terms & (1u << k))) continue;
+        double l1 = tr->cfg->lamb * (rec->theta[k] > 0 ? 1 : rec->theta[k] < 0 ? -1 : 0);
+        if (rec->grad[k] - l1 != 0) return 0;
+    }
+    return 1;
+}
+
+int mp_trainer_replay(const mp_config *cfg, const mp_dataset *ds, const mp_record *rows, long n, mp_checkpoint *ck,
+                      char *why, size_t why_cap) {
+    mp_config one = *cfg;
+    one.threads = 1; /* draws only: no worker */
+    mp_trainer tr;
+    mp_trainer_init(&tr, &one, ds);
+    int rc = 0;
+    for (long i = 0; i < n && rc == 0; i++) {
+        for (int k = 0; k < MP_THETAS; k++)
+            if (memcmp(&rows[i].theta[k], &tr.theta[k], sizeof(double)) != 0) {
+                snprintf(why, why_cap,
+                         "row %ld: theta_%d is %.17g, but the rows before it lead to %.17g (the file was edited, "
+                         "or mixes two runs)", i + 1, k, rows[i].theta[k], tr.theta[k]);
+                rc = -1;
+                break;
+            }
+        if (rc != 0) break;
+        mp_trainer_draw(&tr); /* the generator moves as the episode's draw moved it */
+        mp_adam_step(&tr.adam, tr.theta, rows[i].grad);
+        tr.episode++;
+    }
+    mp_trainer_save_state(&tr, ck);
+    mp_trainer_free(&tr);
+    return rc;
+}
+
+void mp_trainer_save_state(const mp_trainer *tr, mp_checkpoint *ck) {
+    ck->episode = tr->episode;
+    memcpy(ck->theta, tr->theta, sizeof ck->theta);
+    memcpy(ck->adam_m, tr->adam.m, sizeof ck->adam_m);
+    memcpy(ck->adam_v, tr->adam.v, sizeof ck->adam_v);
+    ck->adam_step = tr->adam.step;
+    ck->rng = tr->rng;
+    memset(ck->binding, 0, sizeof ck->binding);
+}
+
+void mp_trainer_load_state(mp_trainer *tr, const mp_checkpoint *ck) {
+    if (tr->next_drawn) { /* drawn with the generator being replaced: forget it */
+        mp_worker_wait(tr->worker);
+        tr->next_drawn = 0;
+    }
+    tr->episode = ck->episode;
+    memcpy(tr->theta, ck->theta, sizeof tr->theta);
+    memcpy(tr->adam.m, ck->adam_m, sizeof tr->adam.m);
+    memcpy(tr->adam.v, ck->adam_v, sizeof tr->adam.v);
+    tr->adam.step = ck->adam_step;
+    tr->rng = ck->rng;
+}
+
+double mp_now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
