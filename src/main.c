@@ -91,7 +91,8 @@ int main(int argc, char **argv) {
 
     mp_err err;
     mp_dataset ds;
-    int loaded = mp_dataset_load(&cfg, &ds, &err);
+    mp_data_request want = mp_config_data_request(&cfg);
+    int loaded = mp_dataset_load(&want, &ds, &err);
     if (loaded != 0) {
         if (cfg.resume[0] && loaded == -2)
             fprintf(stderr, "metaplast: --resume %s: with the flags of %s/args.txt: %s\n", cfg.resume, cfg.resume,

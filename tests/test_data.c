@@ -9,8 +9,16 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "metaplast/cli.h"
 #include "metaplast/data.h"
 #include "testutil.h"
+#include "io/idx.h"
+
+/* mp_dataset_load with what a configuration asks for. */
+static int load_cfg(const mp_config *c, mp_dataset *ds, mp_err *e) {
+    mp_data_request r = mp_config_data_request(c);
+    return mp_dataset_load(&r, ds, e);
+}
 
 typedef struct {
     char *dir; /* first: tu_dir_fixture_new / tu_dir_fixture_free */
@@ -58,7 +66,7 @@ static void write_fake(fixture *fx, const uint8_t *labels, int n) {
 static void expect_load_failure(fixture *fx, const char *what1, const char *what2) {
     mp_dataset ds;
     mp_err err = {{0}};
-    assert_int_equal(mp_dataset_load(&fx->cfg, &ds, &err), -1);
+    assert_int_equal(load_cfg(&fx->cfg, &ds, &err), -1);
     printf("  %s\n", err.msg);
     assert_non_null(strstr(err.msg, what1));
     if (what2) assert_non_null(strstr(err.msg, what2));
@@ -72,7 +80,7 @@ static void test_load_fake(void **state) {
     write_fake(fx, labels, 7);
     mp_dataset ds;
     mp_err err = {{0}};
-    assert_int_equal(mp_dataset_load(&fx->cfg, &ds, &err), 0);
+    assert_int_equal(load_cfg(&fx->cfg, &ds, &err), 0);
     assert_int_equal(ds.count, 7);
     assert_int_equal(ds.dim, FAKE_DIM);
     assert_int_equal(ds.nclasses, 3);
@@ -98,7 +106,7 @@ static void test_load_resized(void **state) {
     fx->cfg.dim = 2;
     mp_dataset ds;
     mp_err err;
-    assert_int_equal(mp_dataset_load(&fx->cfg, &ds, &err), 0);
+    assert_int_equal(load_cfg(&fx->cfg, &ds, &err), 0);
     assert_int_equal(ds.dim, 2);
     for (int i = 0; i < 3 * 4; i++) assert_int_equal(ds.pixels[i], i / 4);
     mp_dataset_free(&ds);
@@ -245,7 +253,7 @@ static void test_shared_bymerge(void **state) {
     cfg.dim = 28;
     mp_dataset ds;
     mp_err err = {{0}};
-    assert_int_equal(mp_dataset_load(&cfg, &ds, &err), 0);
+    assert_int_equal(load_cfg(&cfg, &ds, &err), 0);
     assert_int_equal(ds.count, 116323);
     assert_int_equal(ds.nclasses, 47);
     assert_int_equal(ds.dim, 28);
@@ -273,7 +281,7 @@ static void test_fashion_mnist(void **state) {
     fx->cfg.dim = 28;
     mp_dataset ds;
     mp_err err = {{0}};
-    assert_int_equal(mp_dataset_load(&fx->cfg, &ds, &err), 0);
+    assert_int_equal(load_cfg(&fx->cfg, &ds, &err), 0);
     assert_int_equal(ds.count, 10000);
     assert_int_equal(ds.nclasses, 10);
     assert_int_equal(ds.smallest_class, 1000);
@@ -383,7 +391,7 @@ static void test_gzip_bomb(void **state) {
         printf("  refused in %.3f s, peak memory grown by %ld KiB\n", seconds, rss_grown);
         mp_dataset ds;
         mp_err err = {{0}};
-        assert_int_equal(mp_dataset_load(&fx->cfg, &ds, &err), -1);
+        assert_int_equal(load_cfg(&fx->cfg, &ds, &err), -1);
         assert_non_null(strstr(err.msg, "more than the 8 GiB limit"));
         assert_non_null(strstr(err.msg, fx->labels));
         assert_true((strstr(err.msg, "resized to --dim 28") != NULL) == (dims[i] == 28));
@@ -400,7 +408,7 @@ static void test_limit_counts_resize(void **state) {
     fx->cfg.dim = 1;
     mp_dataset ds;
     mp_err err = {{0}};
-    assert_int_equal(mp_dataset_load(&fx->cfg, &ds, &err), 0);
+    assert_int_equal(load_cfg(&fx->cfg, &ds, &err), 0);
     assert_int_equal(ds.count, 1 << 20);
     assert_int_equal(ds.nclasses, 1);
     mp_dataset_free(&ds);
@@ -430,7 +438,7 @@ static void test_fifo(void **state) {
 static void expect_usage_failure(fixture *fx, const char *what) {
     mp_dataset ds;
     mp_err err = {{0}};
-    assert_int_equal(mp_dataset_load(&fx->cfg, &ds, &err), -2);
+    assert_int_equal(load_cfg(&fx->cfg, &ds, &err), -2);
     printf("  %s\n", err.msg);
     assert_string_equal(err.msg, what);
     assert_null(ds.pixels);
@@ -464,7 +472,7 @@ static void test_task_checked_before_images(void **state) {
     free(gz);
     mp_dataset ds;
     mp_err err = {{0}};
-    assert_int_equal(mp_dataset_load(&fx->cfg, &ds, &err), 0);
+    assert_int_equal(load_cfg(&fx->cfg, &ds, &err), 0);
     mp_dataset_free(&ds);
 }
 
@@ -473,11 +481,11 @@ static void test_other_failures_minus_one(void **state) {
     fixture *fx = *state;
     mp_dataset ds;
     mp_err err = {{0}};
-    assert_int_equal(mp_dataset_load(&fx->cfg, &ds, &err), -1); /* missing files */
+    assert_int_equal(load_cfg(&fx->cfg, &ds, &err), -1); /* missing files */
     const uint8_t labels[3] = {0, 1, 0};
     write_fake(fx, labels, 3);
     fx->cfg.dim = 0;
-    assert_int_equal(mp_dataset_load(&fx->cfg, &ds, &err), -1);
+    assert_int_equal(load_cfg(&fx->cfg, &ds, &err), -1);
     assert_non_null(strstr(err.msg, "--dim must be at least 1"));
 }
 
@@ -501,7 +509,7 @@ static void test_fingerprint(void **state) {
     fx->cfg.dim = 2; /* resizing does not change what the files were */
     mp_dataset ds;
     mp_err err = {{0}};
-    assert_int_equal(mp_dataset_load(&fx->cfg, &ds, &err), 0);
+    assert_int_equal(load_cfg(&fx->cfg, &ds, &err), 0);
     assert_int_equal(ds.images_bytes, images_size);
     assert_int_equal(ds.images_crc, images_crc);
     assert_int_equal(ds.labels_bytes, labels_size);
@@ -514,7 +522,7 @@ static void test_fingerprint(void **state) {
     for (int i = 0; i < 7 * FAKE_DIM * FAKE_DIM; i++) pixels[i] = (uint8_t)(i / (FAKE_DIM * FAKE_DIM));
     pixels[40] ^= 1;
     assert_int_equal(tu_write_idx(fx->images, 3, dims, pixels, 1), 0);
-    assert_int_equal(mp_dataset_load(&fx->cfg, &ds, &err), 0);
+    assert_int_equal(load_cfg(&fx->cfg, &ds, &err), 0);
     assert_int_not_equal(ds.images_crc, images_crc);
     assert_int_equal(ds.images_crc, file_crc(fx->images, &images_size));
     assert_int_equal(ds.labels_crc, labels_crc);

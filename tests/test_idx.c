@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "io/idx.h"
 #include "metaplast/data.h"
 #include "testutil.h"
 

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "metaplast/data.h"
 #include "metaplast/util.h"
 
 #define MP_MAX_VEC 16     /* entries of --vec */
@@ -51,6 +52,9 @@ int mp_cli_parse(int argc, char **argv, mp_config *cfg, FILE *out, FILE *err);
  * --resume) and differs from the stored value is an error naming it and both values.
  * Returns 0 or -1. */
 int mp_config_for_resume(int argc, char **argv, const mp_config *stored, mp_config *out, mp_err *err);
+
+/* The data a run of cfg needs: --database, --data_dir, --dim, --M and K + Q. */
+mp_data_request mp_config_data_request(const mp_config *cfg);
 
 /* 1 when the flag may differ from the stored one on --resume (the flag table's column). */
 int mp_flag_may_change_on_resume(const char *name);

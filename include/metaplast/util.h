@@ -40,8 +40,11 @@ const char *mp_shell_quote(const char *text, char *buf, size_t cap);
 #define MP_UTIL_PATH_MAX 4400
 
 /* Replaces path with data[0..len) atomically: a temporary path.tmp renamed over it, so a
- * kill at any instant leaves the old or the new file, whole. With durable, the file and
- * the rename are fsync'd too (they survive a crash of the machine). */
+ * kill at any instant leaves the old or the new file, whole; the one way the library
+ * replaces a file. With durable, the file and the rename are fsync'd too (they survive a
+ * crash of the machine). The policy: args.txt and a rewritten params.txt are always
+ * durable, the checkpoint every few seconds (with the logs before it, see src/train/
+ * run.c), the plots never (--resume draws them again). */
 int mp_write_file_atomic(const char *path, const void *data, size_t len, int durable, mp_err *err);
 
 #endif

@@ -107,31 +107,11 @@ int mp_checkpoint_decode(const uint8_t *bytes, size_t n, const char *name, mp_ch
 }
 
 int mp_checkpoint_save(const char *run_dir, const mp_checkpoint *ck, int durable, mp_err *err) {
-    char path[4200], tmp[4300];
+    char path[4200];
     snprintf(path, sizeof path, "%s/%s", run_dir, MP_CHECKPOINT_FILE);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
     uint8_t buf[MP_CHECKPOINT_SIZE];
     size_t n = mp_checkpoint_encode(ck, buf);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return mp_errf(err, "%s: cannot create: %s", tmp, strerror(errno));
-    ssize_t w = write(fd, buf, n);
-    if (w != (ssize_t)n || (durable && fsync(fd) != 0)) {
-        int e = w < 0 || w == (ssize_t)n ? errno : ENOSPC;
-        close(fd);
-        unlink(tmp);
-        return mp_errf(err, "%s: cannot write the checkpoint: %s", tmp, strerror(e));
-    }
-    if (close(fd) != 0 || rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return mp_errf(err, "%s: cannot save the checkpoint: %s", path, strerror(e));
-    }
-    int dfd = durable ? open(run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-    if (dfd >= 0) { /* make the rename itself durable */
-        fsync(dfd);
-        close(dfd);
-    }
-    return 0;
+    return mp_write_file_atomic(path, buf, n, durable, err);
 }
 
 int mp_checkpoint_load(const char *run_dir, mp_checkpoint *ck, mp_err *err) {

@@ -457,6 +457,10 @@ int mp_config_read_args(const char *path, mp_config *cfg, mp_err *err) {
     return rc;
 }
 
+mp_data_request mp_config_data_request(const mp_config *cfg) {
+    return (mp_data_request){cfg->database, cfg->data_dir, cfg->dim, cfg->M, cfg->K + cfg->Q};
+}
+
 int mp_flag_may_change_on_resume(const char *name) {
     const flag *f = find_flag(name, strlen(name));
     return f && f->resumable;

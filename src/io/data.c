@@ -2,6 +2,8 @@
  * index, and resizing to --dim. */
 #include "metaplast/data.h"
 
+#include "io/idx.h"
+
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -122,7 +124,7 @@ static int check_labels(mp_dataset *ds, const uint8_t *raw, int max_classes, mp_
 }
 
 /* What the two headers claim, checked before any payload is allocated or inflated. */
-static int check_headers(const mp_config *cfg, const mp_dataset *ds, const mp_idx *images,
+static int check_headers(const mp_data_request *cfg, const mp_dataset *ds, const mp_idx *images,
                          const mp_idx *labels, mp_err *err) {
     if (images->dims[0] != labels->dims[0])
         return mp_errf(err, "image and label counts differ: %s has %u images, %s has %u labels",
@@ -153,12 +155,12 @@ static int check_headers(const mp_config *cfg, const mp_dataset *ds, const mp_id
 }
 
 /* The command line against the classes (labels known, images not read yet): -2. */
-static int check_task(const mp_config *cfg, const mp_dataset *ds, mp_err *err) {
+static int check_task(const mp_data_request *cfg, const mp_dataset *ds, mp_err *err) {
     if (cfg->M > ds->nclasses) {
         mp_errf(err, "--M: %d classes per task, but the database has only %d classes", cfg->M, ds->nclasses);
         return -2;
     }
-    long long kq = (long long)cfg->K + cfg->Q;
+    long long kq = (long long)cfg->per_class;
     if (kq > ds->smallest_class) {
         mp_errf(err, "--K/--Q: K+Q = %lld images per class, but the smallest class of the database has only "
                 "%d images", kq, ds->smallest_class);
@@ -169,7 +171,7 @@ static int check_task(const mp_config *cfg, const mp_dataset *ds, mp_err *err) {
 
 /* Both headers first, then the labels (small) and what they bound on the command line,
  * and only then the images (the bulk of the time and memory), resized last. */
-static int load_checked(const mp_config *cfg, const database *db, mp_dataset *ds, mp_err *err) {
+static int load_checked(const mp_data_request *cfg, const database *db, mp_dataset *ds, mp_err *err) {
     if (cfg->dim < 1) return mp_errf(err, "--dim must be at least 1, not %d", cfg->dim);
     mp_idx_reader *labels_in = NULL, *images_in = NULL;
     mp_idx labels, images = {0};
@@ -208,7 +210,7 @@ static int load_checked(const mp_config *cfg, const database *db, mp_dataset *ds
     return 0;
 }
 
-int mp_dataset_load(const mp_config *cfg, mp_dataset *ds, mp_err *err) {
+int mp_dataset_load(const mp_data_request *cfg, mp_dataset *ds, mp_err *err) {
     memset(ds, 0, sizeof *ds);
     int index = database_index(cfg->database);
     if (index < 0) {

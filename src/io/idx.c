@@ -3,7 +3,7 @@
  * (header, then payload) so that a caller can check what headers claim before any
  * payload is allocated or inflated. */
 #define ZLIB_CONST
-#include "metaplast/data.h"
+#include "io/idx.h"
 
 #include <errno.h>
 #include <limits.h>

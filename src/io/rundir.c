@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -86,30 +87,23 @@ static unsigned binding_crc(const mp_config *cfg, const mp_dataset *ds) {
  * back), then the data files, their fingerprints, the CRC-32 of the run's binding (which
  * --resume checks, so that a hand-edited flag is caught) and the program version. */
 int mp_rundir_write_args(const char *run_dir, const mp_config *cfg, const mp_dataset *ds, mp_err *err) {
-    char path[MP_PATH_MAX + 16], tmp[MP_PATH_MAX + 32];
+    char path[MP_PATH_MAX + 16];
     int n = snprintf(path, sizeof path, "%s/args.txt", run_dir);
     if (n < 0 || (size_t)n >= sizeof path) return mp_errf(err, "path '%s/args.txt' is too long", run_dir);
-    /* a temporary file renamed into place: --resume rewrites args.txt when it extends
-     * a run, and a kill then must leave the old or the new file, never half of one */
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) return mp_errf(err, "cannot create '%s': %s", tmp, strerror(errno));
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) return mp_errf(err, "%s: out of memory", path);
     int ok = mp_config_write_args(cfg, f) == 0 &&
              fprintf(f, "images_file : %s\nlabels_file : %s\n", ds->images_path, ds->labels_path) >= 0 &&
              mp_data_fingerprint_lines(ds, f) == 0 &&
-             fprintf(f, "binding_crc32 : %08x\nversion : %s\n", binding_crc(cfg, ds), METAPLAST_VERSION) >= 0 &&
-             fflush(f) == 0 && fsync(fileno(f)) == 0;
-    int saved = errno;
-    if (fclose(f) != 0 && ok) {
-        ok = 0;
-        saved = errno;
-    }
-    if (ok && rename(tmp, path) != 0) {
-        ok = 0;
-        saved = errno;
-    }
-    if (!ok) unlink(tmp);
-    return ok ? 0 : mp_errf(err, "cannot write '%s': %s", path, strerror(saved));
+             fprintf(f, "binding_crc32 : %08x\nversion : %s\n", binding_crc(cfg, ds), METAPLAST_VERSION) >= 0;
+    ok = fclose(f) == 0 && ok;
+    /* --resume rewrites args.txt when it extends a run: atomic, and durable (the run's
+     * description must survive whatever the rows do) */
+    int rc = ok ? mp_write_file_atomic(path, text, len, 1, err) : mp_errf(err, "%s: out of memory", path);
+    free(text);
+    return rc;
 }
 
 int mp_rundir_lock(const char *run_dir, int *read_only, mp_err *err) {

@@ -316,23 +316,17 @@ int mp_canvas_write_png(const mp_canvas *c, FILE *f, const char *name, mp_err *e
 }
 
 int mp_canvas_save_png(const mp_canvas *c, const char *path, mp_err *err) {
-    size_t len = strlen(path);
-    char *tmp = mp_malloc(len + sizeof ".tmp");
-    memcpy(tmp, path, len);
-    memcpy(tmp + len, ".tmp", sizeof ".tmp");
-    int rc = 0;
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        rc = mp_errf(err, "cannot write PNG %s: %s", path, strerror(errno));
-    } else {
-        rc = mp_canvas_write_png(c, f, path, err);
-        if (fclose(f) != 0 && rc == 0)
-            rc = mp_errf(err, "cannot write PNG %s: %s", path, strerror(errno));
-        if (rc == 0 && rename(tmp, path) != 0)
-            rc = mp_errf(err, "cannot write PNG %s: renaming %s onto it: %s", path, tmp,
-                         strerror(errno));
-        if (rc != 0) remove(tmp);
+    char *png = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&png, &len);
+    if (!f) return mp_errf(err, "cannot write PNG %s: %s", path, strerror(errno));
+    int rc = mp_canvas_write_png(c, f, path, err);
+    if (fclose(f) != 0 && rc == 0) rc = mp_errf(err, "cannot write PNG %s: %s", path, strerror(errno));
+    /* not durable: a plot lost to a machine crash is drawn again by --resume */
+    if (rc == 0 && mp_write_file_atomic(path, png, len, 0, err) != 0) {
+        mp_err inner = *err;
+        rc = mp_errf(err, "cannot write PNG %s: %s", path, inner.msg);
     }
-    free(tmp);
+    free(png);
     return rc;
 }

@@ -110,7 +110,7 @@ int mp_write_file_atomic(const char *path, const void *data, size_t len, int dur
     char tmp[MP_UTIL_PATH_MAX + 8];
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
         return mp_errf(err, "%s: path too long", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return mp_errf(err, "%s: cannot create: %s", tmp, strerror(errno));
     const char *p = data;
     size_t left = len;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/idx.h"
 #include "metaplast/data.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t n);
