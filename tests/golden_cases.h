@@ -1,4 +1,4 @@
-/* Golden episodes from ALGORITHM.md's reference (shared/reference/golden.json),
+/* Golden episodes (docs/METHOD.md, "Golden episodes"), from the project's reference data,
  * computed in double by an independent autodiff implementation. */
 typedef struct { int sym; int vec[2]; int nvec; double loss_initial, loss, grad[5], sum_W[5]; } golden_case;
 static const double golden_theta[5] = {0.02, 0.003, 0.004, 0.0, 0.0};

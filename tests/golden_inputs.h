@@ -1,4 +1,4 @@
-/* The inputs of GOLDEN.md's episodes, defined by formulas (indices start at 1 there). */
+/* The inputs of the golden episodes (docs/METHOD.md, "Golden episodes"), defined by formulas (indices start at 1 there). */
 #ifndef METAPLAST_GOLDEN_INPUTS_H
 #define METAPLAST_GOLDEN_INPUTS_H
 

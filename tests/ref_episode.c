@@ -1,4 +1,4 @@
-/* The naive reference of ALGORITHM.md (see ref_episode.h): plain loops, no BLAS, no
+/* The naive reference of docs/METHOD.md (see ref_episode.h): plain loops, no BLAS, no
  * shortcuts. Every step W_t -> W_{t+1} is kept, and the meta-gradient is the plain
  * reverse recursion over them. Notation: n_l widths, b = REF_BETA, W_l and B_l the
  * matrices of layer l, adjoints written xbar = dL/dx. */
@@ -100,7 +100,7 @@ void ref_error_signals(const ref_net *net, const double *B, int label, ref_signa
     }
 }
 
-/* --- the rule pool: term k at layer l as u v^T (ALGORITHM.md's table) ----------------
+/* --- the rule pool: term k at layer l as u v^T (docs/METHOD.md's table; terms 3..9 are the project's candidate pool) ----------------
  * post = y_l (y_5 = p), pre = y_{l-1}, epost = e_l, epre = e_{l-1}, W = W_l. */
 double ref_term(const ref_net *net, int k, int l, const double *W, const ref_signals *s, double *u, double *v) {
     int no = net->n[l], ni = net->n[l - 1];

@@ -1,4 +1,4 @@
-/* A naive reference of ALGORITHM.md (../shared/reference): one episode of online
+/* A naive reference of docs/METHOD.md: one episode of online
  * plasticity and its exact meta-gradient, in double, with dense matrices and plain
  * loops, one function per step of the algorithm. It shares no code with src/: it is
  * the executable description the optimised core is checked against.
@@ -11,7 +11,7 @@
 #include <stddef.h>
 
 #define REF_LAYERS 5
-#define REF_THETAS 10      /* the rule pool's terms 0..9 (ALGORITHM.md, "Rule pool") */
+#define REF_THETAS 10      /* the rule pool's terms 0..9 (the project's candidate pool; the model has 0..2) */
 #define REF_BETA 10.0      /* softplus_b */
 #define REF_THRESHOLD 20.0 /* softplus(z) = z where b z > 20, as torch */
 

@@ -1,4 +1,4 @@
-/* The core against GOLDEN.md: loss before/after adaptation, dL/dtheta and the adapted
+/* The core against the golden episodes (docs/METHOD.md): loss before/after adaptation, dL/dtheta and the adapted
  * weights' sums, for every fix/sym x rule combination, in double and in float, with
  * the input layer in Gram mode or queued, with and without a worker thread. */
 #include "testutil.h"
@@ -45,7 +45,7 @@ static int run_case(const golden_inputs *g, int use_float, int variant, mp_episo
     return rc;
 }
 
-/* Tolerances of GOLDEN.md: double to 1e-9 (loss) and 1e-7 of the largest gradient
+/* Tolerances of the golden episodes: double to 1e-9 (loss) and 1e-7 of the largest gradient
  * component; float to 1e-5 and 1e-2. */
 static void check_case(const golden_case *c, int use_float, int variant) {
     golden_inputs g;

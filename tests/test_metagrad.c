@@ -12,7 +12,7 @@
 static const int vecs[4][2] = {{0, 0}, {1, 0}, {2, 0}, {1, 2}};
 static const int nvecs[4] = {0, 1, 1, 2};
 
-/* Inputs by formula on widths n (like GOLDEN.md's, other constants). */
+/* Inputs by formula on widths n (like the golden episodes', other constants). */
 static void make_inputs(golden_inputs *g, const int *n, int sym, int v, int T, int NQ) {
     for (int l = 0; l <= MP_LAYERS; l++) g->arch.n[l] = n[l];
     g->arch.feedback = sym ? MP_FEEDBACK_SYMMETRIC : MP_FEEDBACK_FIXED;

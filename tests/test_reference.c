@@ -83,7 +83,7 @@ static void ref_golden(const ref_net *net, const golden_inputs *g, const double 
                      0);
 }
 
-/* 1. The reference itself against golden.json (GOLDEN.md's tolerances). */
+/* 1. The reference itself against the golden episodes (their tolerances). */
 static void test_reference_vs_golden(void **state) {
     (void)state;
     diff worst = {0, 0, 0};
@@ -105,14 +105,14 @@ static void test_reference_vs_golden(void **state) {
         worst_of(&worst, d);
         golden_inputs_free(&g);
     }
-    printf("WORST reference vs golden.json: loss %.2e, grad %.2e, sum_W %.2e\n", worst.loss, worst.grad, worst.sum_W);
+    printf("WORST reference vs golden: loss %.2e, grad %.2e, sum_W %.2e\n", worst.loss, worst.grad, worst.sum_W);
     assert_true(worst.loss < 1e-9);
     assert_true(worst.grad < 1e-7);
     assert_true(worst.sum_W < 1e-9);
 }
 
-/* 1b. The pool's terms 3..9 (not in the core yet) against golden_pool.json: each with
- * the pseudo-gradient, and all ten at once. */
+/* 1b. The pool's terms 3..9 (not in the core yet) against the pool's golden episodes
+ * (the project's reference data): each with the pseudo-gradient, and all ten at once. */
 typedef struct { int sym; unsigned terms; double loss, grad[REF_THETAS], sum_W[REF_LAYERS]; } pool_case;
 static const double pool_theta[REF_THETAS] = {0.02, 0.003, 0.001, 0.002, 0.0001, 0.002, 0.0001, 0.002, 0.002, 0.002};
 static const pool_case pool_cases[] = {

@@ -1,4 +1,4 @@
-/* Per-episode statistics (ALGORITHM.md, "Per-episode statistics"): E1_1..E1_5 and
+/* Per-episode statistics (docs/METHOD.md, "Statistics per episode"): E1_1..E1_5 and
  * angle_0..angle_5 against naive double loops written here independently of the core,
  * with T = 0 (initial weights) and T > 0 (adapted weights), fix and sym, double and
  * float; plus hand-checked cases: orthonormal (Hadamard) weights where E1 has a closed

@@ -56,9 +56,6 @@ int mp_config_for_resume(int argc, char **argv, const mp_config *stored, mp_conf
 /* The data a run of cfg needs: --database, --data_dir, --dim, --M and K + Q. */
 mp_data_request mp_config_data_request(const mp_config *cfg);
 
-/* 1 when the flag may differ from the stored one on --resume (the flag table's column). */
-int mp_flag_may_change_on_resume(const char *name);
-
 /* The "name : value" lines of every flag that changes the numbers of a run (not the
  * resumable ones, nor --res and --test_name, which only say where it is): what a
  * checkpoint is bound to. Returns 0, or -1 when cap is too small. */

@@ -461,11 +461,6 @@ mp_data_request mp_config_data_request(const mp_config *cfg) {
     return (mp_data_request){cfg->database, cfg->data_dir, cfg->dim, cfg->M, cfg->K + cfg->Q};
 }
 
-int mp_flag_may_change_on_resume(const char *name) {
-    const flag *f = find_flag(name, strlen(name));
-    return f && f->resumable;
-}
-
 int mp_config_binding(const mp_config *cfg, char *buf, size_t cap) {
     FILE *m = fmemopen(buf, cap, "w");
     if (!m) return -1;

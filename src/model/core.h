@@ -1,4 +1,4 @@
-/* The scientific core (ALGORITHM.md): the network, its error signals, the plasticity
+/* The scientific core (docs/METHOD.md): the network, its error signals, the plasticity
  * rule, one episode's online adaptation, the query loss and the exact meta-gradient
  * dL/dtheta, plus the per-episode statistics.
  *

@@ -1,5 +1,7 @@
 /* One episode: online plasticity steps, the query loss, and the exact meta-gradient
- * dL/dtheta by reverse mode through all T steps.
+ * dL/dtheta by reverse mode through all T steps (docs/METHOD.md). One step of the method is plasticity_step (forward:
+ * activations, error signals, the rule's rank-one update queued) and reverse_step
+ * (its adjoint); mp_episode_run strings them together with the query.
  *
  * Reverse mode needs W_t at every step. Instead of storing T weight sets, each step
  * stores only its vectors (activations, error signals, W^T y for Oja); the backward
@@ -8,13 +10,30 @@
  *
  * W and dL/dW change by rank one or two at every step, forward and backward: both are
  * held as a dense base plus queued rank-one terms (lowrank.h), so a step reads each
- * matrix once and the updates reach the base in blocks.
+ * matrix once and the updates reach the base in blocks. The input layer, three quarters
+ * of the weights, has a cheaper form for the default rule: Gram mode (episode_gram.c).
  *
- * The input layer is three quarters of the weights. When every term's right factor
- * there is the input itself (no eHebb, no Oja: the default rule, in fix or sym mode),
- * W1_t = W1_0 + sum_{s<t} d_s x_s^T, so W1_t x_t = W1_0 x_t + sum_{s<t} d_s (x_s . x_t):
- * one matrix product with W1_0 and the inputs' Gram matrix replace every step's pass
- * over W1, and the same holds for dL/dW1 in the reverse sweep ("Gram mode"). */
+ * The worker thread's timeline across one mp_episode_run (with no worker, the caller
+ * runs each of the worker's parts at the same point, so the numbers never depend on it):
+ *
+ *   Gram mode (episode_gram.c)
+ *     start       caller: W1_0 X^T -> gram_base      worker: X X^T -> gram_xx
+ *     T steps     caller: layers 2..5, gram_d        worker: the background job (the
+ *                                                    trainer's next draw: its own buffers)
+ *     finish      caller: rows [0, n1/2) of W1_T     worker: rows [n1/2, n1) of W1_T
+ *     query       caller: forward, backward          worker: -
+ *     reverse     caller: the sweep (unwinds W)      worker: statistics, from W_stats,
+ *                                                    a copy of W_T taken before the sweep
+ *   otherwise
+ *     T steps     each sweep of a large matrix (W1, dL/dW1, B1) and each flush of its
+ *                 queue in two halves of rows, one each (fused.c, lowrank.c); left
+ *                 products go to per-half sums (fused_split.partial), added in a fixed
+ *                 order; the caller adds queued-term corrections to right outputs only
+ *     query       caller: forward, statistics        worker: the background job
+ *     reverse     per step, caller: layers 2..5's    worker: layer 1's (layer1_part):
+ *                 rank-one adjoints, with adj[0]     adj[1], ebar1_w, ybar1_w, its own
+ *                 and ebar/ybar of layers >= 2       dL/dtheta sums; merged after the wait
+ *   end           mp_worker_wait: every job done before mp_episode_run returns */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* The per-episode statistics on the query set (ALGORITHM.md): E1_l, the orthonormality
+/* The per-episode statistics on the query set (docs/METHOD.md): E1_l, the orthonormality
  * error of each layer, and angle_l, the angle between the query-mean error signal
  * through the feedback B and through W itself (the backprop signal). */
 #include <string.h>

@@ -80,8 +80,9 @@ typedef mp_episode_inputs_f32 episode_inputs;
 #define stats_part MP_PRECISION(stats_part_f32, stats_part_f64)
 
 /* Hot kernels are compiled for AVX2+FMA as well as the baseline; the loader picks what
- * the CPU has. */
-#if defined(__x86_64__) && defined(__GNUC__)
+ * the CPU has: with gcc (clang does not emit the clones of an exported function), and
+ * not under ThreadSanitizer, which cannot run the loader's resolver. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(MP_NO_MULTIVERSION)
 #define MP_MULTIVERSION __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define MP_MULTIVERSION

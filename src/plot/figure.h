@@ -5,7 +5,7 @@
 
 #include "plot/raster.h"
 
-/* Moving average over `window` episodes at the window's centre, as ALGORITHM.md says:
+/* Moving average over `window` episodes at the window's centre, as the release draws it:
  * out has n - window + 1 points, x at the centre of each window. When n < window the raw
  * values are returned (n points). Returns the number of points written.
  * x holds the n episode numbers (NULL: 1..n); the centre of a window is the mean of its

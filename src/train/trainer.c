@@ -24,7 +24,9 @@ mp_arch mp_config_arch(const mp_config *cfg, const mp_dataset *ds) {
     return a;
 }
 
-void mp_trainer_initial_state(const mp_config *cfg, mp_checkpoint *ck) {
+/* The state before the first episode: theta = (a, 0, 0, 0, 0), Adam at rest, the
+ * generator seeded with --seed. */
+static void initial_state(const mp_config *cfg, mp_checkpoint *ck) {
     memset(ck, 0, sizeof *ck);
     ck->theta[0] = cfg->a;
     mp_rng_seed(&ck->rng, (uint64_t)cfg->seed);
@@ -59,7 +61,7 @@ void mp_trainer_init(mp_trainer *tr, const mp_config *cfg, const mp_dataset *ds)
     mp_episode_set_worker_f32(tr->ep, tr->worker);
     mp_adam_init(&tr->adam, cfg->lr_meta);
     mp_checkpoint start;
-    mp_trainer_initial_state(cfg, &start);
+    initial_state(cfg, &start);
     mp_trainer_load_state(tr, &start);
 }
 

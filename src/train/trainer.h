@@ -57,9 +57,6 @@ int mp_trainer_episode(mp_trainer *tr, mp_record *rec, char *why, size_t why_cap
 /* The architecture and rule that cfg and the data describe. */
 mp_arch mp_config_arch(const mp_config *cfg, const mp_dataset *ds);
 
-/* The state before the first episode: theta = (a, 0, 0, 0, 0), Adam at rest, the
- * generator seeded with --seed. */
-void mp_trainer_initial_state(const mp_config *cfg, mp_checkpoint *ck);
 /* The state a checkpoint carries, to and from a trainer. */
 void mp_trainer_save_state(const mp_trainer *tr, mp_checkpoint *ck);
 void mp_trainer_load_state(mp_trainer *tr, const mp_checkpoint *ck);
