@@ -473,7 +473,8 @@ static void test_foreign_checkpoint_and_data(void **state) {
     snprintf(res2, sizeof res2, "%s/seed2", tmp_root);
     ru_complete_run(res1, "5", RU_LIST("--seed", "1"), "a seed-1 run", run1, sizeof run1);
     ru_complete_run(res2, "5", RU_LIST("--seed", "2"), "a seed-2 run", run2, sizeof run2);
-    size_t n, nm;
+    size_t n, nm, n2;
+    char *own_ck2 = read_in(run2, MP_CHECKPOINT_FILE, &n2);
     char *ck1 = read_in(run1, MP_CHECKPOINT_FILE, &n);
     write_in(run2, MP_CHECKPOINT_FILE, ck1, n);
     free(ck1);
@@ -482,6 +483,41 @@ static void test_foreign_checkpoint_and_data(void **state) {
     ru_expect_failure(&r, 1, RU_LIST(MP_CHECKPOINT_FILE, "seed"), "seed 1's checkpoint.bin in a seed-2 run");
     assert_unchanged(run2, "metrics.csv", csv, nm, "the refused resume");
     free(csv);
+
+    /* seed 1's rows in a seed-2 run: the rows' theta follow from their own gradients, but
+     * the last row's episode, recomputed with the seed-2 draws, does not match; with the
+     * run's own checkpoint, and with none */
+    char run3[4400];
+    snprintf(run3, sizeof run3, "%s/seed2-copy", tmp_root);
+    copy_dir(run2, run3); /* seed 2's directory, its own checkpoint back */
+    write_in(run3, MP_CHECKPOINT_FILE, own_ck2, n2);
+    free(own_ck2);
+    char *rows1 = read_in(run1, "metrics.csv", &nm);
+    write_in(run3, "metrics.csv", rows1, nm);
+    r = ru_resume_run(run3, RU_LIST("--episodes", "8"));
+    ru_expect_failure(&r, 1, RU_LIST("metrics.csv", "row 5", "another run"), "seed 1's rows, seed 2's checkpoint");
+    assert_unchanged(run3, "metrics.csv", rows1, nm, "the refused resume");
+    remove_in(run3, MP_CHECKPOINT_FILE);
+    ru_expect_failure(&r, 1, RU_LIST("metrics.csv", "row 5", "another run"), "seed 1's rows, no checkpoint");
+    assert_unchanged(run3, "metrics.csv", rows1, nm, "the refused resume");
+    free(rows1);
+    /* a changed loss in the last row is caught the same way */
+    char run4[4400];
+    copy_run(ref_run(8), "edited-loss", run4, sizeof run4);
+    remove_in(run4, MP_CHECKPOINT_FILE);
+    {
+        size_t len;
+        char *text = read_in(run4, "metrics.csv", &len);
+        char *last = text + len - 2;
+        while (last > text && last[-1] != '\n') last--;
+        char *comma = strchr(last, ',');
+        assert_non_null(comma);
+        comma[1] = comma[1] == '9' ? '8' : '9'; /* the loss's first digit */
+        write_in(run4, "metrics.csv", text, len);
+        free(text);
+    }
+    r = ru_resume_run(run4, RU_LIST("--episodes", "12"));
+    ru_expect_failure(&r, 1, RU_LIST("metrics.csv", "row 8", "loss"), "the last row's loss edited, no checkpoint");
 
     /* --data_dir with other data: refused, naming the file; a byte-identical copy: fine */
     char other[4400], same[4400], run_dir[4400], images[4600];

@@ -20,11 +20,14 @@ int mp_gradcheck_main(const mp_config *cfg, const mp_dataset *ds, FILE *out);
  * a second one ends the process at once. */
 void mp_install_stop_handlers(void);
 
-/* The state after the first n episodes, rebuilt from their rows alone (for --resume when
- * the checkpoint is missing, or ahead of the rows after a machine crash): the generator
- * by replaying the n episodes' draws, Adam and theta by replaying its steps on the rows'
- * gradients. Each row's theta must be exactly the one the rows before it lead to;
- * returns 0, or -1 with the first row that is not in why. */
+/* The state after the first n episodes, rebuilt from their rows alone: the generator by
+ * replaying the n episodes' draws, Adam and theta by replaying its steps on the rows'
+ * gradients. Each row's theta must be exactly the one the rows before it lead to, and
+ * the last row's episode is recomputed and must agree with the row (so the rows of
+ * another run, another seed or other data are refused). Returns 0, or -1 with the first
+ * row that is not right in why. --resume uses it to check the rows against a checkpoint
+ * and, when the checkpoint is missing or ahead of the rows (a machine crash), instead of
+ * it. */
 int mp_trainer_replay(const mp_config *cfg, const mp_dataset *ds, const mp_record *rows, long n, mp_checkpoint *ck,
                       char *why, size_t why_cap);
 

@@ -4,11 +4,14 @@
  * The state comes from checkpoint.bin when it is there and not ahead of metrics.csv;
  * otherwise (no checkpoint, or a machine crash left a checkpoint newer than the rows that
  * reached the disk) it is rebuilt from the rows themselves (mp_trainer_replay), so no row
- * is ever dropped for want of a checkpoint. Either way the result is bit-identical to a
- * run that was never interrupted. */
+ * is ever dropped for want of a checkpoint. Either way the rows are checked first: each
+ * theta must follow from the rows before it and the last row's episode is recomputed,
+ * so rows of another run are refused; a checkpoint must equal the state the rows lead
+ * to. The result is bit-identical to a run that was never interrupted. */
 #include "metaplast/resume.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +81,20 @@ static int check_args(const char *run_dir, const mp_dataset *ds, const char *bin
     return 0;
 }
 
+/* A row whose episode can be continued from: its loss, theta and gradient finite. */
+static int finite_row(const mp_record *r) {
+    int ok = isfinite(r->loss);
+    for (int k = 0; k < MP_THETAS; k++) ok &= isfinite(r->theta[k]) && isfinite(r->grad[k]);
+    return ok;
+}
+
+/* Two states the same bit for bit (the binding aside). */
+static int same_state(const mp_checkpoint *a, const mp_checkpoint *b) {
+    return a->episode == b->episode && a->adam_step == b->adam_step &&
+           memcmp(a->theta, b->theta, sizeof a->theta) == 0 && memcmp(a->adam_m, b->adam_m, sizeof a->adam_m) == 0 &&
+           memcmp(a->adam_v, b->adam_v, sizeof a->adam_v) == 0 && memcmp(&a->rng, &b->rng, sizeof a->rng) == 0;
+}
+
 int mp_resume_prepare(const mp_config *cfg, const mp_dataset *ds, const char *binding, mp_resume *r, FILE *note,
                       mp_err *err) {
     const char *run_dir = cfg->resume;
@@ -104,23 +121,38 @@ int mp_resume_prepare(const mp_config *cfg, const mp_dataset *ds, const char *bi
             fprintf(note, "metaplast: --resume %s: written by an older metaplast: its flags and data cannot be "
                     "checked against the run's\n", run_dir);
     }
-    if (have_ck && r->state.episode <= r->rows) {
-        r->n = r->state.episode; /* rows after it (a kill between row and checkpoint) are recomputed */
-    } else {
-        char why[512];
-        long ck_episode = have_ck ? r->state.episode : 0;
-        if (mp_trainer_replay(cfg, ds, r->history, r->rows, &r->state, why, sizeof why) != 0) {
+    /* rows of a diverged episode (kept for the record) end what can be continued from */
+    long usable = 0;
+    while (usable < r->rows && finite_row(&r->history[usable])) usable++;
+    char why[512];
+    mp_checkpoint rebuilt;
+    if (have_ck && r->state.episode <= usable) {
+        /* rows after the checkpoint (a kill between row and checkpoint) are recomputed;
+         * the rows up to it must be the ones that led to it */
+        if (mp_trainer_replay(cfg, ds, r->history, r->state.episode, &rebuilt, why, sizeof why) != 0) {
             mp_errf(err, "%s/metrics.csv: %s", run_dir, why);
             return MP_EXIT_RUNTIME;
         }
-        r->n = r->rows;
+        if (!same_state(&rebuilt, &r->state)) {
+            mp_errf(err, "%s does not follow from the first %ld rows of metrics.csv (the rows or the checkpoint are "
+                    "another run's)", ck_path, r->state.episode);
+            return MP_EXIT_RUNTIME;
+        }
+        r->n = r->state.episode;
+    } else {
+        long ck_episode = have_ck ? r->state.episode : 0;
+        if (mp_trainer_replay(cfg, ds, r->history, usable, &r->state, why, sizeof why) != 0) {
+            mp_errf(err, "%s/metrics.csv: %s", run_dir, why);
+            return MP_EXIT_RUNTIME;
+        }
+        r->n = usable;
         if (have_ck)
             fprintf(note, "metaplast: --resume %s: the checkpoint (episode %ld) is ahead of metrics.csv (%ld whole "
                     "rows; a machine crash leaves this): the state after episode %ld is rebuilt from the rows\n",
-                    run_dir, ck_episode, r->rows, r->rows);
-        else if (r->rows > 0)
+                    run_dir, ck_episode, usable, usable);
+        else if (usable > 0)
             fprintf(note, "metaplast: --resume %s: %s is missing: the state after episode %ld is rebuilt from the "
-                    "%ld rows of metrics.csv (every row is kept)\n", run_dir, MP_CHECKPOINT_FILE, r->rows, r->rows);
+                    "%ld rows of metrics.csv (every row is kept)\n", run_dir, MP_CHECKPOINT_FILE, usable, usable);
         else
             fprintf(note, "metaplast: --resume %s: no episode had finished; the run starts at episode 1\n", run_dir);
     }

@@ -163,10 +163,28 @@ int mp_trainer_saturated(const mp_trainer *tr, const mp_record *rec) {
     return 1;
 }
 
+/* 1 when a recomputed episode rec agrees with its row: bit for bit on the same build; a
+ * tolerance leaves room for another build's rounding (the rows of another run, another
+ * seed or other data, differ from the first digits on). */
+static int same_episode(const mp_record *rec, const mp_record *row, char *what, size_t cap) {
+    if (!(fabs(rec->loss - row->loss) <= 1e-6 * fabs(row->loss))) {
+        snprintf(what, cap, "loss %.17g, recomputed %.17g", row->loss, rec->loss);
+        return 0;
+    }
+    double gmax = 0;
+    for (int k = 0; k < MP_THETAS; k++) gmax = fmax(gmax, fabs(row->grad[k]));
+    for (int k = 0; k < MP_THETAS; k++)
+        if (!(fabs(rec->grad[k] - row->grad[k]) <= 1e-4 * gmax)) {
+            snprintf(what, cap, "grad_%d %.17g, recomputed %.17g", k, row->grad[k], rec->grad[k]);
+            return 0;
+        }
+    return 1;
+}
+
 int mp_trainer_replay(const mp_config *cfg, const mp_dataset *ds, const mp_record *rows, long n, mp_checkpoint *ck,
                       char *why, size_t why_cap) {
     mp_config one = *cfg;
-    one.threads = 1; /* draws only: no worker */
+    one.threads = 1; /* draws only, and one episode: no worker (same numbers) */
     mp_trainer tr;
     mp_trainer_init(&tr, &one, ds);
     int rc = 0;
@@ -180,6 +198,21 @@ int mp_trainer_replay(const mp_config *cfg, const mp_dataset *ds, const mp_recor
                 break;
             }
         if (rc != 0) break;
+        if (i == n - 1) { /* the last row is recomputed: rows of another run do not pass */
+            mp_checkpoint before;
+            mp_trainer_save_state(&tr, &before);
+            mp_record rec;
+            char diverged[256], what[256];
+            if (mp_trainer_episode(&tr, &rec, diverged, sizeof diverged) != 0 || !same_episode(&rec, &rows[i], what,
+                                                                                              sizeof what)) {
+                snprintf(why, why_cap, "row %ld does not match its episode recomputed from the rows before it (%s): the "
+                         "rows are another run's, or were edited", i + 1,
+                         isfinite(rec.loss) ? what : "it diverges");
+                rc = -1;
+                break;
+            }
+            mp_trainer_load_state(&tr, &before);
+        }
         mp_trainer_draw(&tr); /* the generator moves as the episode's draw moved it */
         mp_adam_step(&tr.adam, tr.theta, rows[i].grad);
         tr.episode++;
