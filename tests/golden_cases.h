@@ -1,7 +1,7 @@
 /* Golden episodes (docs/METHOD.md, "Golden episodes"), from the project's reference data,
  * computed in double by an independent autodiff implementation. */
 typedef struct { int sym; int vec[2]; int nvec; double loss_initial, loss, grad[5], sum_W[5]; } golden_case;
-static const double golden_theta[5] = {0.02, 0.003, 0.004, 0.0, 0.0};
+static const double golden_theta[10] = {0.02, 0.003, 0.004}; /* theta3..9 are 0 */
 static const double golden_lamb = 0.01;
 enum { GOLDEN_T = 20, GOLDEN_NQ = 10 };
 static const golden_case golden_cases[] = {

@@ -9,8 +9,11 @@
 #include "golden_inputs.h"
 #include "train/gradcheck.h"
 
-static const int vecs[4][2] = {{0, 0}, {1, 0}, {2, 0}, {1, 2}};
-static const int nvecs[4] = {0, 1, 1, 2};
+/* The rules checked: the release's ({}, {1}, {2}, {1, 2}), each of the pool's terms 3..9
+ * alone (with the pseudo-gradient), and the whole pool. */
+enum { NRULES = 4 + 7 + 1 };
+static const int vecs[NRULES][9] = {{0}, {1}, {2}, {1, 2}, {3}, {4}, {5}, {6}, {7}, {8}, {9}, {1, 2, 3, 4, 5, 6, 7, 8, 9}};
+static const int nvecs[NRULES] = {0, 1, 1, 2, 1, 1, 1, 1, 1, 1, 1, 9};
 
 /* Inputs by formula on widths n (like the golden episodes', other constants). */
 static void make_inputs(golden_inputs *g, const int *n, int sym, int v, int T, int NQ) {
@@ -45,7 +48,7 @@ static void make_inputs(golden_inputs *g, const int *n, int sym, int v, int T, i
 static void check_all(const int *n, int T, int NQ, const double *theta, double tol) {
     double worst_all = 0;
     for (int sym = 0; sym <= 1; sym++)
-        for (int v = 0; v < 4; v++)
+        for (int v = 0; v < NRULES; v++)
             for (int li = 0; li < 2; li++) {
                 double lamb = li ? 0.01 : 0.0;
                 golden_inputs g;
@@ -54,11 +57,13 @@ static void check_all(const int *n, int T, int NQ, const double *theta, double t
                 double worst;
                 int nrows = mp_gradcheck(&g.arch, &(mp_episode_inputs_f64){g.W, g.B, theta, lamb, g.x_train, g.y_train, T, g.x_query, g.y_query, NQ}, rows, &worst);
                 assert_int_equal(nrows, 1 + nvecs[v]);
-                printf("%s vec=%d%s lamb=%.2f:", sym ? "sym" : "fix", vecs[v][0], nvecs[v] > 1 ? "+2" : "  ", lamb);
+                printf("%s vec=%s lamb=%.2f:", sym ? "sym" : "fix",
+                       nvecs[v] == 9 ? "1..9" : nvecs[v] == 2 ? "1 2 " : v == 0 ? "-   " : (const char *[]){"1   ", "2   ", "3   ", "4   ", "5   ", "6   ", "7   ", "8   ", "9   "}[vecs[v][0] - 1], lamb);
                 for (int r = 0; r < nrows; r++)
                     printf("  theta%d %+.6e vs %+.6e (rel %.1e)", rows[r].theta, rows[r].analytic, rows[r].numeric,
                            rows[r].rel_error);
                 printf("\n");
+                fflush(stdout);
                 if (worst > worst_all) worst_all = worst;
                 assert_true(worst < tol);
                 golden_inputs_free(&g);
@@ -69,13 +74,13 @@ static void check_all(const int *n, int T, int NQ, const double *theta, double t
 static void test_small_network(void **state) {
     (void)state;
     static const int n[6] = {12, 9, 8, 7, 6, 5};
-    static const double theta[5] = {0.05, 0.02, 0.03, 0, 0};
+    static const double theta[MP_THETAS] = {0.05, 0.02, 0.03, 0.02, 0.001, 0.02, 0.001, 0.02, 0.02, 0.02};
     check_all(n, 15, 6, theta, MP_GRADCHECK_TOLERANCE);
 }
 
 static void test_real_network(void **state) {
     (void)state;
-    static const double theta[5] = {0.02, 0.003, 0.004, 0, 0};
+    static const double theta[MP_THETAS] = {0.02, 0.003, 0.004, 0.002, 0.0001, 0.002, 0.0001, 0.002, 0.002, 0.002};
     check_all(golden_widths, 6, 5, theta, MP_GRADCHECK_TOLERANCE);
 }
 
@@ -84,7 +89,7 @@ static void test_real_network(void **state) {
 static void test_long_episode(void **state) {
     (void)state;
     static const int n[6] = {12, 9, 8, 7, 6, 5};
-    static const double theta[5] = {0.02, 0.01, 0.01, 0, 0};
+    static const double theta[MP_THETAS] = {0.02, 0.01, 0.01, 0.01, 0.0005, 0.01, 0.0005, 0.01, 0.01, 0.01};
     check_all(n, 100, 6, theta, MP_GRADCHECK_TOLERANCE);
 }
 
@@ -93,7 +98,7 @@ static void test_long_episode(void **state) {
 static void test_zero_theta_in_use(void **state) {
     (void)state;
     static const int n[6] = {12, 9, 8, 7, 6, 5};
-    static const double theta[5] = {0.05, 0, 0, 0, 0};
+    static const double theta[MP_THETAS] = {0.05};
     golden_inputs g;
     make_inputs(&g, n, 0, 3, 10, 4);
     mp_gradcheck_row rows[MP_THETAS];

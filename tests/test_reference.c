@@ -12,6 +12,7 @@
 
 #include "golden_cases.h"
 #include "golden_inputs.h"
+#include "golden_pool_cases.h"
 #include "model/core.h"
 #include "ref_episode.h"
 
@@ -111,28 +112,8 @@ static void test_reference_vs_golden(void **state) {
     assert_true(worst.sum_W < 1e-9);
 }
 
-/* 1b. The pool's terms 3..9 (not in the core yet) against the pool's golden episodes
- * (the project's reference data): each with the pseudo-gradient, and all ten at once. */
-typedef struct { int sym; unsigned terms; double loss, grad[REF_THETAS], sum_W[REF_LAYERS]; } pool_case;
-static const double pool_theta[REF_THETAS] = {0.02, 0.003, 0.001, 0.002, 0.0001, 0.002, 0.0001, 0.002, 0.002, 0.002};
-static const pool_case pool_cases[] = {
-    {0, 0x009, 3.8492136446446557, {-0.015513465495890668, 0.01, 0.01, 0.009996993185785917, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01}, {-0.06196690188764866, 1.332553862671933, -0.3505289305407627, 0.49931599970604157, -0.7861602349938548}},
-    {0, 0x011, 3.849178415740081, {-0.015451718705372304, 0.01, 0.01, 0.01, -0.3419267282650107, 0.01, 0.01, 0.01, 0.01, 0.01}, {-0.06225377672498113, 1.3325964193679318, -0.3512445322518688, 0.493631287663824, -0.7854535428690523}},
-    {0, 0x021, 3.84921382343562, {-0.015513306611433068, 0.01, 0.01, 0.01, 0.01, 0.010086390015971404, 0.01, 0.01, 0.01, 0.01}, {-0.06204459013851128, 1.3326460606946169, -0.35055936764702333, 0.4990637580807963, -0.785453542869057}},
-    {0, 0x041, 3.8492136459245465, {-0.015513442979186592, 0.01, 0.01, 0.01, 0.01, 0.01, 0.009952650880555405, 0.01, 0.01, 0.01}, {-0.061971270953238386, 1.3325823757336002, -0.35053822504189713, 0.49934645213101436, -0.7871142593591524}},
-    {0, 0x081, 3.849213693292056, {-0.015510497873854032, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.010021316214637544, 0.01, 0.01}, {-0.06206493086824005, 1.332470180929176, -0.35220415006304706, 0.493205268838063, -0.7863564188874538}},
-    {0, 0x101, 3.8492065407068567, {-0.015500521459459226, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.0064447953774991375, 0.01}, {-0.06198054682823556, 1.332634124189147, -0.35033395645677873, 0.4998695595903411, -0.7854535428690554}},
-    {0, 0x201, 3.8492137211504223, {-0.015511381566415992, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.010035103962850598}, {-0.06197969549798166, 1.332630516562137, -0.35056165327507904, 0.4994591817214792, -0.7852035007644758}},
-    {0, 0x3ff, 3.8491181663258667, {-0.014813669259550947, 0.011555522919120998, -0.21048052247780585, 0.010007989568149741, -0.34527400730526503, 0.010121744485923458, 0.010072840783794546, 0.010038986971989823, 0.006250915305404131, 0.009983067377211205}, {259.84816809376156, 22.53795002475628, 1.4780409478701189, 1.147882203706371, -0.6894790721632926}},
-    {1, 0x009, 3.8492813209900945, {-0.012178437887935607, 0.01, 0.01, 0.010012887803887562, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01}, {-0.030838339446450896, 1.3198522638367225, -0.41311313323730875, 0.48316414739411273, -0.7863481109121473}},
-    {1, 0x011, 3.8492508468945323, {-0.012114812914126732, 0.01, 0.01, 0.01, -0.29471499758874986, 0.01, 0.01, 0.01, 0.01, 0.01}, {-0.030779846987397365, 1.3196756374052652, -0.42195406810859, 0.4776264474723573, -0.7854535428690538}},
-    {1, 0x021, 3.8492819079178604, {-0.01217250939894284, 0.01, 0.01, 0.01, 0.01, 0.010261066233775455, 0.01, 0.01, 0.01, 0.01}, {-0.030715816556996102, 1.3198228614690195, -0.41328804236681693, 0.48612346906553194, -0.7854535428690539}},
-    {1, 0x041, 3.8492813098940175, {-0.012178614933697195, 0.01, 0.01, 0.01, 0.01, 0.01, 0.010149281591349897, 0.01, 0.01, 0.01}, {-0.030816801898934487, 1.3198499928686604, -0.4130895542189949, 0.4841243215019751, -0.7875557852633858}},
-    {1, 0x081, 3.849281344246478, {-0.012176147418519348, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.010024403606757245, 0.01, 0.01}, {-0.03081816145170569, 1.3198409079251823, -0.41320053752855623, 0.47991790685832, -0.7863548441873387}},
-    {1, 0x101, 3.8492755355181423, {-0.012157716773651926, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.007115406907866673, 0.01}, {-0.030809740754631283, 1.3198580879545414, -0.4130442988684252, 0.4864130646387242, -0.7854535428690548}},
-    {1, 0x201, 3.849286675725504, {-0.012242494161947748, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.012856128907954945}, {-0.03082751481089159, 1.3198661922437183, -0.4125377880861206, 0.4867209609324383, -0.7783582744599684}},
-    {1, 0x3ff, 3.8492835056599093, {-0.012051430279086046, 0.008462514955924628, 0.1137850331174343, 0.010013693909241223, -0.2836055134973406, 0.010202531245423422, 0.01016976929987587, 0.010025802800007994, 0.007117619817046116, 0.01266538528536222}, {259.87787727040734, 22.49346811709681, 1.3915901732011262, 1.1238067644411867, -0.6840214144545932}},
-};
+/* 1b. The reference against the pool's golden episodes: each of terms 3..9 with the
+ * pseudo-gradient, and all ten at once. */
 
 static void test_reference_vs_golden_pool(void **state) {
     (void)state;
@@ -191,6 +172,34 @@ static void test_core_vs_reference_golden(void **state) {
     assert_true(worst.sum_W < CORE_TOL);
 }
 
+/* 2b. The core against the reference on the pool's golden episodes. */
+static void test_core_vs_reference_pool(void **state) {
+    (void)state;
+    diff worst = {0, 0, 0};
+    for (size_t i = 0; i < sizeof pool_cases / sizeof pool_cases[0]; i++) {
+        const pool_case *c = &pool_cases[i];
+        golden_inputs g;
+        golden_inputs_make(&g, c->sym, NULL, 0, GOLDEN_T, GOLDEN_NQ);
+        ref_net net = golden_net(c->sym, c->terms);
+        ref_out r, got;
+        ref_golden(&net, &g, pool_theta, golden_lamb, GOLDEN_T, &r);
+        assert_int_equal(core_episode(&net, g.W, g.B, pool_theta, golden_lamb, g.x_train, g.y_train, GOLDEN_T,
+                                      g.x_query, g.y_query, GOLDEN_NQ, &got),
+                         0);
+        diff d = compare(&got, &r);
+        printf("core vs reference pool %s terms=0x%03x: loss %.2e, grad %.2e of max, sum_W %.2e\n",
+               c->sym ? "sym" : "fix", c->terms, d.loss, d.grad, d.sum_W);
+        assert_true(got.accuracy == r.accuracy);
+        worst_of(&worst, d);
+        golden_inputs_free(&g);
+    }
+    printf("WORST core vs reference, pool golden inputs: loss %.2e, grad %.2e, sum_W %.2e\n", worst.loss,
+           worst.grad, worst.sum_W);
+    assert_true(worst.loss < CORE_TOL);
+    assert_true(worst.grad < CORE_TOL);
+    assert_true(worst.sum_W < CORE_TOL);
+}
+
 /* --- 3. random small networks ------------------------------------------------------------
  * splitmix64: fixed seed, the same cases on every machine. */
 static uint64_t next_u64(uint64_t *s) {
@@ -202,15 +211,20 @@ static uint64_t next_u64(uint64_t *s) {
 static double uniform(uint64_t *s, double lo, double hi) { return lo + (hi - lo) * (double)(next_u64(s) >> 11) * 0x1.0p-53; }
 static int uniform_int(uint64_t *s, int lo, int hi) { return lo + (int)(next_u64(s) % (uint64_t)(hi - lo + 1)); }
 
-enum { RANDOM_CASES = 32 };
+enum { RELEASE_CASES = 16, RANDOM_CASES = 64 };
 
 static void test_core_vs_reference_random(void **state) {
     (void)state;
-    static const unsigned masks[4] = {0x1, 0x3, 0x5, 0x7}; /* vec {}, {1}, {2}, {1,2} */
+    /* the release's rules (vec {}, {1}, {2}, {1,2}), then random subsets of the pool and
+     * the whole pool */
+    static const unsigned masks[4] = {0x1, 0x3, 0x5, 0x7};
     uint64_t seed = 20231805;
     diff worst = {0, 0, 0};
     for (int c = 0; c < RANDOM_CASES; c++) {
-        ref_net net = {.sym = c & 1, .terms = masks[(c >> 1) & 3]};
+        unsigned terms = c < 2 * RELEASE_CASES ? masks[(c >> 1) & 3]
+                         : c >= RANDOM_CASES - 2 ? 0x3ffu
+                                                 : 1u | ((unsigned)next_u64(&seed) & 0x3feu);
+        ref_net net = {.sym = c & 1, .terms = terms};
         net.n[0] = uniform_int(&seed, 5, 40);
         for (int l = 1; l < REF_LAYERS; l++) net.n[l] = uniform_int(&seed, 3, 20);
         net.n[REF_LAYERS] = uniform_int(&seed, 2, 10);
@@ -218,7 +232,8 @@ static void test_core_vs_reference_random(void **state) {
         int n0 = net.n[0], C = net.n[REF_LAYERS];
         double lamb = (c >> 3) & 1 ? 0.01 : 0, theta[REF_THETAS] = {0};
         theta[0] = uniform(&seed, -0.05, 0.05);
-        for (int k = 1; k < 5; k++) theta[k] = uniform_int(&seed, 0, 3) == 0 ? 0 : uniform(&seed, -0.01, 0.01);
+        for (int k = 1; k < REF_THETAS; k++)
+            theta[k] = uniform_int(&seed, 0, 3) == 0 ? 0 : uniform(&seed, -0.01, 0.01);
         size_t nw = ref_offset(&net, REF_LAYERS + 1);
         double *W = malloc(nw * sizeof(double)), *B = malloc(nw * sizeof(double));
         for (int l = 1; l <= REF_LAYERS; l++) { /* Xavier uniform */
@@ -259,6 +274,7 @@ int main(void) {
         cmocka_unit_test(test_reference_vs_golden),
         cmocka_unit_test(test_reference_vs_golden_pool),
         cmocka_unit_test(test_core_vs_reference_golden),
+        cmocka_unit_test(test_core_vs_reference_pool),
         cmocka_unit_test(test_core_vs_reference_random),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

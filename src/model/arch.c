@@ -14,3 +14,9 @@ int mp_arch_uses_right(const mp_arch *arch, int right_kind) {
         if ((arch->terms >> k & 1u) && mp_rule_pool[k].right == right_kind) return 1;
     return 0;
 }
+
+int mp_arch_uses_left(const mp_arch *arch, int left_kind) {
+    for (int k = 0; k < MP_RULE_COUNT; k++)
+        if ((arch->terms >> k & 1u) && mp_rule_pool[k].left == left_kind) return 1;
+    return 0;
+}

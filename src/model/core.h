@@ -41,8 +41,11 @@ typedef struct {
 size_t mp_arch_offset(const mp_arch *arch, int layer);
 size_t mp_arch_weight_count(const mp_arch *arch);
 /* 1 when a term in use has this kind of right factor (rules.h): MP_RIGHT_E_IN needs e0, the
- * error signal at the input (a pass over B1); MP_RIGHT_OJA_RESIDUAL needs W_l^T y_l. */
+ * error signal at the input (a pass over B1); MP_RIGHT_OJA_RESIDUAL and MP_RIGHT_WT_Y need
+ * W_l^T y_l, MP_RIGHT_WT_E needs W_l^T e_l. */
 int mp_arch_uses_right(const mp_arch *arch, int right_kind);
+/* 1 when a term in use has this kind of left factor (MP_LEFT_W_E_IN needs W_l e_{l-1}). */
+int mp_arch_uses_left(const mp_arch *arch, int left_kind);
 
 /* What one episode produces. */
 typedef struct {

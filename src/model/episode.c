@@ -81,7 +81,10 @@ static int scratch_layout(episode *ep, scratch_slot *slot) {
         SLOT(ep->ebar[l], nm);
         SLOT(ep->vbar[l], nm);
         SLOT(ep->zbar[l], nm);
+        if (ep->need_g) SLOT(ep->gbar[l], nm);
+        if (ep->need_a) SLOT(ep->abar[l], nm);
     }
+    SLOT(ep->ones, nm);
     for (int a = 0; a < 2; a++) {
         adjoint_scratch *sc = &ep->adj[a];
         for (int r = 0; r < MP_RULE_COUNT; r++) SLOT(sc->right[r], nm), SLOT(sc->q[r], nm);
@@ -118,8 +121,10 @@ episode *mp_episode_new(const mp_arch *arch, int T_max, int NQ_max) {
     for (int l = 0; l <= L; l++)
         if (arch->n[l] > ep->n_max) ep->n_max = arch->n[l];
     for (int l = 1; l <= L + 1; l++) ep->woff[l] = mp_arch_offset(arch, l);
-    ep->e_lo = mp_arch_uses_right(arch, MP_RIGHT_E_IN) ? 0 : 1;
-    ep->need_v = mp_arch_uses_right(arch, MP_RIGHT_OJA_RESIDUAL);
+    ep->e_lo = mp_arch_uses_right(arch, MP_RIGHT_E_IN) || mp_arch_uses_left(arch, MP_LEFT_W_E_IN) ? 0 : 1;
+    ep->need_v = mp_arch_uses_right(arch, MP_RIGHT_OJA_RESIDUAL) || mp_arch_uses_right(arch, MP_RIGHT_WT_Y);
+    ep->need_g = mp_arch_uses_right(arch, MP_RIGHT_WT_E);
+    ep->need_a = mp_arch_uses_left(arch, MP_LEFT_W_E_IN);
     ep->gram = T_max <= MP_GRAM_T_MAX;
     for (int k = 0; k < MP_RULE_COUNT; k++)
         if (term_on(ep, k) && mp_rule_pool[k].right != MP_RIGHT_Y_IN) ep->gram = 0;
@@ -130,6 +135,10 @@ episode *mp_episode_new(const mp_arch *arch, int T_max, int NQ_max) {
     for (int l = ep->e_lo; l < L; l++) ep->off_s[l] = off, off += (size_t)arch->n[l];
     if (ep->need_v)
         for (int l = 1; l <= L; l++) ep->off_v[l] = off, off += (size_t)arch->n[l - 1];
+    if (ep->need_g)
+        for (int l = 1; l <= L; l++) ep->off_g[l] = off, off += (size_t)arch->n[l - 1];
+    if (ep->need_a)
+        for (int l = 1; l <= L; l++) ep->off_a[l] = off, off += (size_t)arch->n[l];
     ep->stride = off;
 
     scratch_slot slot[MAX_SLOTS];
@@ -144,6 +153,7 @@ episode *mp_episode_new(const mp_arch *arch, int T_max, int NQ_max) {
         *slot[i].at = ep->memory + at;
         at += aligned_count(slot[i].count);
     }
+    for (int j = 0; j < ep->n_max; j++) ep->ones[j] = 1;
 
     fused_split_init(&ep->split, NULL, ep->n_max);
     for (int l = 1; l <= L; l++) {
@@ -188,6 +198,9 @@ static const real *right_factor(const layer_signals *s, int kind, real *scratch)
     switch (kind) {
     case MP_RIGHT_Y_IN: return s->y_in;
     case MP_RIGHT_E_IN: return s->e_in;
+    case MP_RIGHT_ONES: return s->ones;
+    case MP_RIGHT_WT_Y: return s->v;
+    case MP_RIGHT_WT_E: return s->g;
     default: /* MP_RIGHT_OJA_RESIDUAL */
         for (int j = 0; j < s->n_in; j++) scratch[j] = s->y_in[j] - s->v[j];
         return scratch;
@@ -195,8 +208,8 @@ static const real *right_factor(const layer_signals *s, int kind, real *scratch)
 }
 
 /* Does the right factor depend on the weights (so its adjoint must be propagated)?
- * y_0 is the input: at layer 1 a pure y_in factor is a constant. */
-static int right_is_live(int kind, int l) { return !(kind == MP_RIGHT_Y_IN && l == 1); }
+ * y_0 is the input: at layer 1 a pure y_in factor is a constant; so are the ones. */
+static int right_is_live(int kind, int l) { return !(kind == MP_RIGHT_Y_IN && l == 1) && kind != MP_RIGHT_ONES; }
 
 /* Adds scale * rbar, the adjoint of a right factor, to the adjoints of its signals. */
 static void right_adjoint(episode *ep, int kind, int l, const real *rbar, real scale, int n_in) {
@@ -210,13 +223,16 @@ static void right_adjoint(episode *ep, int kind, int l, const real *rbar, real s
         if (ybar_in) cblas_xaxpy(n_in, scale, rbar, 1, ybar_in, 1);
         cblas_xaxpy(n_in, -scale, rbar, 1, ep->vbar[l], 1);
         break;
+    case MP_RIGHT_WT_Y: cblas_xaxpy(n_in, scale, rbar, 1, ep->vbar[l], 1); break;
+    case MP_RIGHT_WT_E: cblas_xaxpy(n_in, scale, rbar, 1, ep->gbar[l], 1); break;
+    default: break; /* MP_RIGHT_ONES: a constant */
     }
 }
 
 /* Builds each term's right factor (into right, with scratch space per term), and per
  * left factor kind the combined right vector sum_k sign_k theta_k right_k, so that the
- * step's update of W_l is the sum over kinds of left combined^T (rank <= 2 whatever the
- * number of terms). Returns a bit mask of the kinds in use. */
+ * step's update of W_l is the sum over kinds of left combined^T (rank <= MP_LEFT_KINDS
+ * whatever the number of terms). Returns a bit mask of the kinds in use. */
 static unsigned combine_terms(const episode *ep, const layer_signals *s, const double *theta, real *const *scratch,
                               const real **right, real *const *combined) {
     unsigned used = 0;
@@ -270,6 +286,28 @@ static void feedback_product(episode *ep, int t, int l, int left, const real *x,
         fused_sweep_split(&ep->split, fixed_B(ep, t, l), ep->arch.n[l], ep->arch.n[l - 1], &op);
 }
 
+/* Adds to op the products of W_l (as it is at step t: before step t's update) that step
+ * t's terms need: v_l = W_l^T y_l (Oja's residual, term 5), g_l = W_l^T e_l (terms 7
+ * and 8), a_l = W_l e_{l-1} (term 9), into the step's record. */
+static void weight_factor_products(episode *ep, int t, int l, fused_ops *op) {
+    const int *n = ep->arch.n;
+    if (ep->need_v) {
+        real *v = step_vec(ep, t, ep->off_v[l]);
+        memset(v, 0, (size_t)n[l - 1] * sizeof(real));
+        fused_left(op, step_vec(ep, t, ep->off_y[l]), v);
+    }
+    if (ep->need_g) {
+        real *g = step_vec(ep, t, ep->off_g[l]);
+        memset(g, 0, (size_t)n[l - 1] * sizeof(real));
+        fused_left(op, step_vec(ep, t, ep->off_e[l]), g);
+    }
+    if (ep->need_a) {
+        real *a = step_vec(ep, t, ep->off_a[l]);
+        memset(a, 0, (size_t)n[l] * sizeof(real));
+        fused_right(op, step_vec(ep, t, ep->off_e[l - 1]), a);
+    }
+}
+
 /* Oja's v_l = W_l^T y_l needs y_l, so step t's update of W_l cannot be formed until
  * W_l has been read once more; that read is step t+1's forward product, which takes v_l
  * of step t in the same sweep: step t's update is queued there (or by finish_step). */
@@ -287,11 +325,7 @@ static void plasticity_step(episode *ep, int t, int label) {
             fused_ops op = {0};
             memset(ep->z, 0, (size_t)n[l] * sizeof(real));
             fused_right(&op, y_in, ep->z);
-            if (t > 0 && ep->need_v) {
-                real *v_prev = step_vec(ep, t - 1, ep->off_v[l]);
-                memset(v_prev, 0, (size_t)n[l - 1] * sizeof(real));
-                fused_left(&op, step_vec(ep, t - 1, ep->off_y[l]), v_prev);
-            }
+            if (t > 0) weight_factor_products(ep, t - 1, l, &op);
             lowrank_products(&ep->Wq[l], &op);
             if (t > 0) queue_step_update(ep, t - 1, l, 1, y_in, ep->z);
         }
@@ -318,17 +352,13 @@ static void plasticity_step(episode *ep, int t, int label) {
     }
 }
 
-/* The last step's update, which no next step queues: its own read for v, then the queue. */
+/* The last step's update, which no next step queues: its own read for v, g and a, then
+ * the queue. */
 static void finish_step(episode *ep, int t) {
-    const int *n = ep->arch.n;
     for (int l = 1; l <= L; l++) {
-        if (ep->need_v) {
-            real *v = step_vec(ep, t, ep->off_v[l]);
-            fused_ops op = {0};
-            memset(v, 0, (size_t)n[l - 1] * sizeof(real));
-            fused_left(&op, step_vec(ep, t, ep->off_y[l]), v);
-            lowrank_products(&ep->Wq[l], &op);
-        }
+        fused_ops op = {0};
+        weight_factor_products(ep, t, l, &op);
+        if (op.n_right + op.n_left > 0) lowrank_products(&ep->Wq[l], &op);
         if (l == 1 && ep->gram)
             gram_update_vector(ep, t);
         else
@@ -371,9 +401,11 @@ static void rank_one_adjoints(episode *ep, int t, int l, const adjoint_scratch *
             need_w[g] |= term_on(ep, k) && mp_rule_pool[k].left == g && right_is_live(mp_rule_pool[k].right, l);
         if (need_w[g]) {
             memset(sc->w[g], 0, (size_t)n[l - 1] * sizeof(real));
-            memset(sc->u[g], 0, (size_t)n[l] * sizeof(real));
             fused_left(&op, left_factor(&s, g), sc->w[g]);
-            fused_right(&op, sc->combined[g], sc->u[g]);
+            if (left_bar[g]) { /* a left factor that is a constant (the ones) needs no adjoint */
+                memset(sc->u[g], 0, (size_t)n[l] * sizeof(real));
+                fused_right(&op, sc->combined[g], sc->u[g]);
+            }
             continue;
         }
         for (int k = 0; k < MP_RULE_COUNT; k++)
@@ -393,14 +425,14 @@ static void rank_one_adjoints(episode *ep, int t, int l, const adjoint_scratch *
     }
     for (int g = 0; g < MP_LEFT_KINDS; g++) {
         if (!(used >> g & 1u)) continue;
-        if (need_w[g]) cblas_xaxpy(n[l], 1, sc->u[g], 1, left_bar[g], 1);
+        if (need_w[g] && left_bar[g]) cblas_xaxpy(n[l], 1, sc->u[g], 1, left_bar[g], 1);
         for (int k = 0; k < MP_RULE_COUNT; k++) {
             if (!term_on(ep, k) || mp_rule_pool[k].left != g) continue;
             const mp_rule_term *term = &mp_rule_pool[k];
             real scale = (real)(term->sign * theta[k]);
             if (!need_w[g]) {
                 grad[k] += term->sign * (double)cblas_xdot(n[l], left_factor(&s, g), 1, sc->q[k], 1);
-                cblas_xaxpy(n[l], scale, sc->q[k], 1, left_bar[g], 1);
+                if (left_bar[g]) cblas_xaxpy(n[l], scale, sc->q[k], 1, left_bar[g], 1);
                 continue;
             }
             grad[k] += term->sign * (double)cblas_xdot(n[l - 1], sc->w[g], 1, right[k], 1);
@@ -409,19 +441,26 @@ static void rank_one_adjoints(episode *ep, int t, int l, const adjoint_scratch *
     }
 }
 
-/* v_l = W_l^T y_l: its adjoint reaches y_l through W_t, and W_l. */
-static void v_adjoint(episode *ep, int t, int l) {
-    if (!ep->need_v) return;
-    fused_ops ov = {0};
-    fused_right(&ov, ep->vbar[l], ep->ybar[l]);
-    lowrank_products(W_at_step(ep, t, l), &ov);
-    lowrank_add(&ep->Wbar_q[l], 1, step_vec(ep, t, ep->off_y[l]), ep->vbar[l]);
+/* The factors that are products with W_t: v_l = W_l^T y_l, g_l = W_l^T e_l and a_l =
+ * W_l e_{l-1}. Their adjoints reach y_l, e_l and e_{l-1} through W_t (one sweep), and
+ * dL/dW_l (three rank-one terms). */
+static void weight_factor_adjoints(episode *ep, int t, int l) {
+    if (!ep->need_v && !ep->need_g && !ep->need_a) return;
+    fused_ops op = {0};
+    if (ep->need_v) fused_right(&op, ep->vbar[l], ep->ybar[l]);
+    if (ep->need_g) fused_right(&op, ep->gbar[l], ep->ebar[l]);
+    if (ep->need_a) fused_left(&op, ep->abar[l], ep->ebar[l - 1]);
+    lowrank_products(W_at_step(ep, t, l), &op);
+    if (ep->need_v) lowrank_add(&ep->Wbar_q[l], 1, step_vec(ep, t, ep->off_y[l]), ep->vbar[l]);
+    if (ep->need_g) lowrank_add(&ep->Wbar_q[l], 1, step_vec(ep, t, ep->off_e[l]), ep->gbar[l]);
+    if (ep->need_a) lowrank_add(&ep->Wbar_q[l], 1, ep->abar[l], step_vec(ep, t, ep->off_e[l - 1]));
 }
 
 /* The input layer's rank-one adjoints as a worker's job: its own scratch, its left
  * adjoints into ebar1_w and ybar1_w (the caller's layer 2 adds to ebar1 and ybar1
  * meanwhile), its dL/dtheta into its own sums; W1's products unsplit (this is the
- * worker). Its right adjoints go to ebar0 and vbar1, which no other layer touches. */
+ * worker). Its right adjoints go to ebar0, vbar1 and gbar1, and its a_1 adjoint to abar1,
+ * which no other layer touches. */
 typedef struct {
     episode *ep;
     int t;
@@ -431,7 +470,8 @@ typedef struct {
 static void layer1_part(void *arg, int part) {
     const layer1_job *j = arg;
     if (part != 1) return;
-    real *left_bar[MP_LEFT_KINDS] = {[MP_LEFT_E] = j->ep->ebar1_w, [MP_LEFT_Y] = j->ep->ybar1_w};
+    real *left_bar[MP_LEFT_KINDS] = {[MP_LEFT_E] = j->ep->ebar1_w, [MP_LEFT_Y] = j->ep->ybar1_w,
+                                     [MP_LEFT_W_E_IN] = j->ep->abar[1]};
     rank_one_adjoints(j->ep, j->t, 1, &j->ep->adj[1], NULL, left_bar, j->grad);
 }
 
@@ -444,6 +484,8 @@ static void reverse_step(episode *ep, int t, double *grad) {
         memset(ep->ybar[l], 0, (size_t)n[l] * sizeof(real));
         memset(ep->ebar[l], 0, (size_t)n[l] * sizeof(real));
         if (ep->need_v && l > 0) memset(ep->vbar[l], 0, (size_t)n[l - 1] * sizeof(real));
+        if (ep->need_g && l > 0) memset(ep->gbar[l], 0, (size_t)n[l - 1] * sizeof(real));
+        if (ep->need_a && l > 0) memset(ep->abar[l], 0, (size_t)n[l] * sizeof(real));
         ep->unwound[l] = 0;
     }
     /* 1. adjoints of the rank-one factors, layer by layer (rank_one_adjoints); the input
@@ -457,15 +499,16 @@ static void reverse_step(episode *ep, int t, double *grad) {
         mp_worker_submit(ep->split.worker, layer1_part, &job);
     }
     for (int l = layer1_apart ? 2 : 1; l <= L; l++) {
-        real *left_bar[MP_LEFT_KINDS] = {[MP_LEFT_E] = ep->ebar[l], [MP_LEFT_Y] = ep->ybar[l]};
+        real *left_bar[MP_LEFT_KINDS] = {[MP_LEFT_E] = ep->ebar[l], [MP_LEFT_Y] = ep->ybar[l],
+                                         [MP_LEFT_W_E_IN] = ep->abar[l]};
         rank_one_adjoints(ep, t, l, &ep->adj[0], ep->Wbar_q[l].split, left_bar, grad);
-        v_adjoint(ep, t, l);
+        weight_factor_adjoints(ep, t, l);
     }
     if (layer1_apart) {
         mp_worker_wait(ep->split.worker);
         for (int j = 0; j < n[1]; j++) ep->ebar[1][j] += ep->ebar1_w[j], ep->ybar[1][j] += ep->ybar1_w[j];
         for (int k = 0; k < MP_THETAS; k++) grad[k] += grad1[k];
-        v_adjoint(ep, t, 1);
+        weight_factor_adjoints(ep, t, 1);
     }
     /* 2. error chain, bottom up: e_l = h_l * s_l, h_l = B_{l+1}^T e_{l+1}; B constant */
     for (int l = ep->e_lo; l < L; l++) {

@@ -28,7 +28,9 @@ struct episode_struct {
     real *B_steps;
     int record_B_steps;
     int e_lo;   /* lowest layer whose error signal is kept: 0 when a term needs e0 */
-    int need_v; /* some term needs v_l = W_l^T y_l */
+    int need_v; /* some term needs v_l = W_l^T y_l (Oja, term 5) */
+    int need_g; /* some term needs g_l = W_l^T e_l (terms 7, 8) */
+    int need_a; /* some term needs a_l = W_l e_{l-1} (term 9) */
     /* Gram mode (see the top): the inputs' Gram matrix X X^T (T x T), per step the base
      * product W1_0 x_t (forward) or dL/dW1_T x_t (reverse), the update's left vector
      * d_t and the adjoint of z1_t (T x n1 each), the query-input products Xq X^T */
@@ -38,9 +40,10 @@ struct episode_struct {
     mp_job background; /* the caller's job for the worker, for this run */
     void *background_arg;
     /* trajectory: per step, the offsets of y_l, e_l, h_l = B_{l+1}^T e_{l+1},
-     * s_l = 1 - exp(-beta y_l) and v_l */
+     * s_l = 1 - exp(-beta y_l), v_l, g_l and a_l */
     real *traj;
-    size_t stride, off_y[L + 1], off_e[L + 1], off_h[L + 1], off_s[L + 1], off_v[L + 1];
+    size_t stride, off_y[L + 1], off_e[L + 1], off_h[L + 1], off_s[L + 1], off_v[L + 1], off_g[L + 1],
+        off_a[L + 1];
     lowrank Wq[L + 1], Wbar_q[L + 1]; /* W_l and dL/dW_l as base + queued terms */
     fused_split split;                /* large matrices: halves for the worker thread */
     /* the current run */
@@ -49,7 +52,8 @@ struct episode_struct {
     const double *theta;
     int unwound[L + 1]; /* reverse sweep: W_l already unwound to this step */
     /* per-step scratch */
-    real *z, *ybar[L + 1], *ebar[L + 1], *vbar[L + 1], *zbar[L + 1], *hbar;
+    real *z, *ybar[L + 1], *ebar[L + 1], *vbar[L + 1], *gbar[L + 1], *abar[L + 1], *zbar[L + 1], *hbar;
+    real *ones; /* n_max ones: the broadcast terms' factor */
     /* the rank-one adjoints' scratch: adj[0] for the caller's thread, adj[1] for the
      * input layer's on the worker, which also adds its left adjoints into ebar1_w, ybar1_w */
     adjoint_scratch adj[2];
@@ -77,7 +81,9 @@ static inline int term_on(const episode *ep, int k) { return (int)(ep->arch.term
 /* The stored signals of one step, seen from one layer. */
 
 typedef struct {
-    const real *y_in, *y, *e_in, *e, *v; /* y_{l-1}, y_l, e_{l-1}, e_l, W_l^T y_l */
+    const real *y_in, *y, *e_in, *e; /* y_{l-1}, y_l, e_{l-1}, e_l */
+    const real *v, *g, *a;           /* W_l^T y_l, W_l^T e_l, W_l e_{l-1} (W_l before the step) */
+    const real *ones;
     int n_in, n_out;
 } layer_signals;
 
@@ -94,11 +100,19 @@ static inline layer_signals signals_at(const episode *ep, int t, int l) {
     s.e_in = l - 1 >= ep->e_lo ? step_vec(ep, t, ep->off_e[l - 1]) : NULL;
     s.e = step_vec(ep, t, ep->off_e[l]);
     s.v = ep->need_v ? step_vec(ep, t, ep->off_v[l]) : NULL;
+    s.g = ep->need_g ? step_vec(ep, t, ep->off_g[l]) : NULL;
+    s.a = ep->need_a ? step_vec(ep, t, ep->off_a[l]) : NULL;
+    s.ones = ep->ones;
     return s;
 }
 
 static inline const real *left_factor(const layer_signals *s, int kind) {
-    return kind == MP_LEFT_E ? s->e : s->y;
+    switch (kind) {
+    case MP_LEFT_E: return s->e;
+    case MP_LEFT_Y: return s->y;
+    case MP_LEFT_ONES: return s->ones;
+    default: return s->a; /* MP_LEFT_W_E_IN */
+    }
 }
 
 /* ---- Gram mode (episode_gram.c) ------------------------------------------------------ */

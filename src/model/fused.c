@@ -158,11 +158,13 @@ void fused_sweep(const real *M, int rows, int cols, const fused_ops *op) {
 }
 
 void fused_right(fused_ops *op, const real *x, real *y) {
+    if (op->n_right == FUSED_MAX) abort(); /* a programming error: more products than a sweep holds */
     op->x_right[op->n_right] = x;
     op->y_right[op->n_right++] = y;
 }
 
 void fused_left(fused_ops *op, const real *x, real *y) {
+    if (op->n_left == FUSED_MAX) abort(); /* a programming error: more products than a sweep holds */
     op->x_left[op->n_left] = x;
     op->y_left[op->n_left++] = y;
 }

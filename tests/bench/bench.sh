@@ -112,6 +112,9 @@ run sym 30 --fbk sym
 # what the second core buys (--threads 2 is the default; the numbers are the same)
 run default1 20 --fbk fix --threads 1
 run vec12_1 20 --fbk fix --vec 1 2 --threads 1
+# the rule pool: each new term with the pseudo-gradient, and all ten
+for k in 3 4 5 6 7 8 9; do run "term$k" 20 --fbk fix --vec "$k"; done
+run pool 20 --fbk fix --vec 1 2 3 4 5 6 7 8 9
 if ((count >= CLASSES * 210)); then
     run k200 15 --fbk fix --K 200
 else
@@ -150,6 +153,8 @@ row vec12 "--fbk fix --vec 1 2" 14 -
 row sym "--fbk sym" 10 -
 row default1 "--fbk fix --threads 1" - -
 row vec12_1 "--vec 1 2 --threads 1" - -
+for k in 3 4 5 6 7 8 9; do row "term$k" "--fbk fix --vec $k" 14 -; done
+row pool "--vec 1 2 ... 9 (pool)" 25 -
 if [ -n "${ms[k200]:-}" ]; then
     row k200 "--fbk fix --K 200" - -
     awk -v a="${ms[k200]}" -v b="${ms[default]}" -v ka="${rss_kb[k200]}" -v kb="${rss_kb[default]}" \
