@@ -22,6 +22,10 @@ static int open_resume(int argc, char **argv, mp_config *cfg, int *read_only) {
     mp_err err;
     char args_path[MP_PATH_MAX + 16];
     snprintf(args_path, sizeof args_path, "%s/args.txt", cfg->resume);
+    if (mp_resume_check_format(cfg->resume, &err) != 0) { /* a run of metaplast 0.1 */
+        fprintf(stderr, "metaplast: --resume %s: %s\n", cfg->resume, err.msg);
+        return MP_EXIT_RUNTIME;
+    }
     mp_config stored;
     if (mp_config_read_args(args_path, &stored, &err) != 0) {
         fprintf(stderr, "metaplast: --resume %s: %s\n", cfg->resume, err.msg);
@@ -57,12 +61,13 @@ static int continue_run(const mp_config *cfg, const mp_dataset *ds, const char *
                 r->complete ? "its plots drawn" : "more episodes");
         return MP_EXIT_RUNTIME;
     }
-    if (mp_runlog_cut(cfg->resume, r->history, r->n, &err) != 0) {
+    unsigned terms = mp_config_terms(cfg);
+    if (mp_runlog_cut(cfg->resume, r->history, r->n, terms, &err) != 0) {
         fprintf(stderr, "metaplast: --resume %s: %s\n", cfg->resume, err.msg);
         return MP_EXIT_RUNTIME;
     }
     if (r->complete) { /* the plots again: a kill during them may have left them behind */
-        if (mp_plot_all(cfg->resume, r->history, (int)r->n, cfg->avg_window, &err) != 0) {
+        if (mp_plot_all(cfg->resume, r->history, (int)r->n, cfg->avg_window, terms, &err) != 0) {
             fprintf(stderr, "metaplast: %s\n", err.msg);
             return MP_EXIT_RUNTIME;
         }

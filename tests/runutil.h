@@ -75,8 +75,12 @@ long ru_checkpoint_episode(const char *run_dir);
 /* The one run directory under res, or "" when there is none (yet). Fails when there
  * are several, or the path does not fit in cap. */
 void ru_find_run_dir(const char *res, char *out, size_t cap);
-/* metrics.csv of two run directories: line for line the same up to the 24th comma (the
- * 25th column, seconds, is timing). lines < 0: all lines, as many in both; else the
+/* Columns of metrics.csv: episode, loss, accuracy, 10 theta, 5 E1, 6 angle, 10 grad,
+ * skipped, seconds. */
+#define RU_CSV_COLUMNS 36
+
+/* metrics.csv of two run directories: line for line the same but the last column
+ * (seconds, timing); every line must have RU_CSV_COLUMNS columns. lines < 0: all lines, as many in both; else the
  * first `lines` (both must have them whole). Returns the number of lines compared. */
 long ru_assert_same_metrics(const char *ref_dir, const char *got_dir, long lines, const char *label);
 /* ru_assert_same_metrics of all lines, then params.txt and the four plots byte for byte.

@@ -1,8 +1,10 @@
-/* The checkpoint file: the documented byte layout, encode/decode and save/load round
- * trips, every kind of damage refused with a message naming the file (bad magic, other
- * version, wrong length, truncation at every length, an extra byte, every single-bit
- * flip, an empty file), a leftover checkpoint.bin.tmp that does not matter, and save
- * errors that name the path and leave the previous checkpoint as it was. */
+/* The checkpoint file: the documented byte layout (version 3, ten thetas), encode/decode
+ * and save/load round trips, every kind of damage refused with a message naming the file
+ * (bad magic, other version, wrong length, truncation at every length, an extra byte,
+ * every single-bit flip, an empty file), metaplast 0.1's versions 1 and 2 refused with
+ * the reason, fewer Adam steps than episodes (skipped episodes) accepted, a leftover
+ * checkpoint.bin.tmp that does not matter, and save errors that name the path and leave
+ * the previous checkpoint as it was. */
 #include "testutil.h"
 
 #include <errno.h>
@@ -81,7 +83,10 @@ static void test_layout_and_round_trip(void **state) {
         uint8_t buf[MP_CHECKPOINT_SIZE];
         size_t n = mp_checkpoint_encode(&ck, buf);
         assert_int_equal(n, MP_CHECKPOINT_SIZE);
-        assert_int_equal(n, 8 + 4 + 4 + (8 + 15 * 8 + 8 + 32 + 1024) + 4); /* 1212: the header's layout */
+        /* 1332: the header's layout, 10 thetas, 10 Adam m, 10 Adam v */
+        assert_int_equal(n, 8 + 4 + 4 + (8 + 30 * 8 + 8 + 32 + 1024) + 4);
+        assert_int_equal(n, 1332);
+        assert_int_equal(le32(buf + 8), 3);
         assert_memory_equal(buf, "MPLASTCK", 8);
         assert_int_equal(le32(buf + 8), MP_CHECKPOINT_VERSION);
         assert_int_equal(le32(buf + 12), MP_CHECKPOINT_PAYLOAD);
@@ -96,6 +101,8 @@ static void test_layout_and_round_trip(void **state) {
     ck.theta[1] = -0.0;
     ck.adam_m[2] = INFINITY;
     ck.adam_v[4] = 4.9e-324;
+    ck.theta[9] = -INFINITY;
+    ck.adam_m[9] = NAN;
     uint8_t buf[MP_CHECKPOINT_SIZE];
     mp_err err;
     assert_int_equal(mp_checkpoint_decode(buf, mp_checkpoint_encode(&ck, buf), "x", &back, &err), 0);
@@ -138,9 +145,9 @@ static void test_damage_refused(void **state) {
     assert_refused(buf, n, "not a metaplast checkpoint");
 
     memcpy(buf, good, n);
-    put_le32(buf + 8, 3);
+    put_le32(buf + 8, 4);
     fix_crc(buf, n);
-    assert_refused(buf, n, "version 3");
+    assert_refused(buf, n, "version 4");
     put_le32(buf + 8, 0);
     fix_crc(buf, n);
     assert_refused(buf, n, "version 0");
@@ -173,9 +180,13 @@ static void test_damage_refused(void **state) {
         }
     assert_int_equal(flips, 8 * MP_CHECKPOINT_SIZE);
 
-    /* consistent CRC, inconsistent contents: Adam steps != episodes, negative episodes */
+    /* consistent CRC, inconsistent contents: more Adam steps than episodes, fewer than
+     * none, negative episodes */
     mp_checkpoint odd = ck;
     odd.adam_step = ck.episode + 1;
+    mp_checkpoint_encode(&odd, buf);
+    assert_refused(buf, n, "Adam steps");
+    odd.adam_step = -1;
     mp_checkpoint_encode(&odd, buf);
     assert_refused(buf, n, "Adam steps");
     odd = ck;
@@ -189,22 +200,72 @@ static void test_damage_refused(void **state) {
     assert_refused(buf, n, "binding");
 }
 
-/* Version 1 (before the binding) is still read: the same fields, an empty binding. */
-static void test_version_1_read(void **state) {
+/* Fewer Adam steps than episodes: the episodes that --diverge skip skipped took none. */
+static void test_skipped_episodes(void **state) {
     (void)state;
-    mp_checkpoint ck = sample(9), back;
+    mp_checkpoint ck = sample(20), back;
+    ck.adam_step = 13;
     uint8_t buf[MP_CHECKPOINT_SIZE];
-    size_t n = mp_checkpoint_encode(&ck, buf);
-    size_t v1 = n - MP_CHECKPOINT_BINDING; /* 188 bytes */
-    assert_int_equal(v1, 188);
-    put_le32(buf + 8, 1);
-    put_le32(buf + 12, MP_CHECKPOINT_PAYLOAD - MP_CHECKPOINT_BINDING);
-    fix_crc(buf, v1);
     mp_err err;
-    assert_int_equal(mp_checkpoint_decode(buf, v1, "x", &back, &err), 0);
-    memset(ck.binding, 0, sizeof ck.binding);
+    assert_int_equal(mp_checkpoint_decode(buf, mp_checkpoint_encode(&ck, buf), "x", &back, &err), 0);
     assert_same(&ck, &back);
-    assert_refused(buf, v1 + 1, "damaged");
+    ck.adam_step = 0;
+    assert_int_equal(mp_checkpoint_decode(buf, mp_checkpoint_encode(&ck, buf), "x", &back, &err), 0);
+    assert_same(&ck, &back);
+}
+
+/* metaplast 0.1's layout, version 1 (no binding) or 2: 5 thetas, Adam steps = episodes. */
+static size_t encode_before_pool(const mp_checkpoint *ck, int version, uint8_t *buf) {
+    uint8_t *p = buf;
+    memcpy(p, "MPLASTCK", 8);
+    p += 8;
+    size_t payload = 8 + 5 * 8 * 3 + 8 + 4 * 8 + (version == 2 ? MP_CHECKPOINT_BINDING : 0);
+    put_le32(p, (uint32_t)version), put_le32(p + 4, (uint32_t)payload);
+    p += 8;
+    uint64_t words[1 + 15 + 1 + 4];
+    int w = 0;
+    words[w++] = (uint64_t)ck->episode;
+    const double *arrays[3] = {ck->theta, ck->adam_m, ck->adam_v};
+    for (int a = 0; a < 3; a++)
+        for (int k = 0; k < 5; k++) memcpy(&words[w++], &arrays[a][k], 8);
+    words[w++] = (uint64_t)ck->adam_step;
+    for (int i = 0; i < 4; i++) words[w++] = ck->rng.s[i];
+    for (int i = 0; i < w; i++, p += 8)
+        for (int b = 0; b < 8; b++) p[b] = (uint8_t)(words[i] >> (8 * b));
+    if (version == 2) {
+        memcpy(p, ck->binding, MP_CHECKPOINT_BINDING);
+        p += MP_CHECKPOINT_BINDING;
+    }
+    size_t n = (size_t)(p - buf) + 4;
+    fix_crc(buf, n);
+    return n;
+}
+
+/* Versions 1 and 2 (metaplast 0.1, five thetas) are refused, saying why and what to do;
+ * the same bytes damaged are refused as damaged. */
+static void test_before_pool_refused(void **state) {
+    (void)state;
+    mp_checkpoint ck = sample(9);
+    uint8_t buf[MP_CHECKPOINT_SIZE + 8];
+    for (int version = 1; version <= 2; version++) {
+        size_t n = encode_before_pool(&ck, version, buf);
+        assert_int_equal(n, version == 1 ? 188 : 1212);
+        assert_int_equal(mp_checkpoint_peek_version(buf, n), (unsigned)version);
+        mp_err err = {""};
+        mp_checkpoint back;
+        assert_int_equal(mp_checkpoint_decode(buf, n, "run/checkpoint.bin", &back, &err), -1);
+        printf("  version %d: %s\n", version, err.msg);
+        assert_refused(buf, n, "before the rule pool");
+        assert_non_null(strstr(err.msg, "version"));
+        assert_non_null(strstr(err.msg, "finish it with the metaplast that started it"));
+        /* damaged: one byte more, a bit flipped */
+        assert_refused(buf, n + 1, "damaged");
+        buf[40] ^= 4;
+        assert_refused(buf, n, "damaged");
+    }
+    assert_int_equal(mp_checkpoint_peek_version((const uint8_t *)"MPLASTCK\3\0\0\0", 12), 3);
+    assert_int_equal(mp_checkpoint_peek_version((const uint8_t *)"NOTACKPT\3\0\0\0", 12), 0);
+    assert_int_equal(mp_checkpoint_peek_version((const uint8_t *)"MPLASTCK", 8), 0);
 }
 
 /* The same refusals through mp_checkpoint_load: the message names the file's path. */
@@ -352,7 +413,7 @@ static void test_save_errors(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_layout_and_round_trip), cmocka_unit_test(test_damage_refused),
-        cmocka_unit_test(test_version_1_read),
+        cmocka_unit_test(test_skipped_episodes),      cmocka_unit_test(test_before_pool_refused),
         cmocka_unit_test(test_damaged_files),         cmocka_unit_test(test_leftover_tmp),
         cmocka_unit_test(test_save_errors),
     };

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "metaplast/cli.h"
+#include "model/rules.h"
 
 static char out_text[32768], err_text[4096];
 
@@ -36,7 +37,7 @@ static int parse_list(mp_config *cfg, const char *const *args) {
 /* Every flag's name, written out independently of the parser's table. */
 static const char *const all_flags[] = {"gpu_mode", "seed", "database", "dim", "test_name", "episodes", "K",
                                         "Q", "M", "lamb", "lr_meta", "a", "res", "avg_window", "vec", "fbk",
-                                        "data_dir", "plot_every", "threads", "gradcheck", "resume"};
+                                        "data_dir", "plot_every", "threads", "diverge", "gradcheck", "resume"};
 enum { NALL = sizeof all_flags / sizeof all_flags[0] };
 
 static void test_defaults(void **state) {
@@ -63,6 +64,7 @@ static void test_defaults(void **state) {
     assert_string_equal(c.data_dir, "data");
     assert_int_equal(c.plot_every, 0);
     assert_int_equal(c.threads, 2);
+    assert_int_equal(c.diverge_skip, 0);
     assert_int_equal(c.gradcheck, 0);
     assert_string_equal(c.resume, "");
 
@@ -147,6 +149,62 @@ static void test_vec_forms(void **state) {
     assert_int_equal(PARSE(&c, "--vec", "1", "--vec", "2"), MP_CLI_RUN); /* last wins */
     assert_int_equal(c.nvec, 1);
     assert_int_equal(c.vec[0], 2);
+
+    /* `all`: every selectable term of the pool, in order, stored as the explicit list */
+    const char *const alls[][3] = {{"--vec", "all", NULL}, {"--vec=all", NULL, NULL}, {"--vec", "[all]", NULL}};
+    for (int f = 0; f < 3; f++) {
+        assert_int_equal(parse_list(&c, alls[f]), MP_CLI_RUN);
+        int want = 0;
+        for (int k = 0; k < MP_RULE_COUNT; k++)
+            if (mp_rule_is_selectable(k)) assert_int_equal(c.vec[want++], k);
+        assert_int_equal(c.nvec, want);
+        assert_int_equal(c.nvec, MP_RULE_COUNT - 1);
+        assert_int_equal(mp_config_terms(&c), (1u << MP_RULE_COUNT) - 1);
+    }
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&buf, &n);
+    assert_int_equal(mp_config_write_args(&c, f), 0);
+    fclose(f);
+    char want_line[256] = "vec : [";
+    for (int k = 1; k < MP_RULE_COUNT; k++)
+        snprintf(want_line + strlen(want_line), sizeof want_line - strlen(want_line), "%s%d", k > 1 ? ", " : "", k);
+    strcat(want_line, "]\n");
+    if (!strstr(buf, want_line)) fail_msg("args.txt of --vec all lacks '%s':\n%s", want_line, buf);
+    free(buf);
+    /* the terms' mask */
+    assert_int_equal(PARSE(&c, "--vec", "2"), MP_CLI_RUN);
+    assert_int_equal(mp_config_terms(&c), 0x5u);
+    assert_int_equal(PARSE(&c, NULL), MP_CLI_RUN);
+    assert_int_equal(mp_config_terms(&c), 0x1u);
+    /* --diverge */
+    assert_int_equal(PARSE(&c, "--diverge", "skip"), MP_CLI_RUN);
+    assert_int_equal(c.diverge_skip, 1);
+    assert_int_equal(PARSE(&c, "--diverge=stop"), MP_CLI_RUN);
+    assert_int_equal(c.diverge_skip, 0);
+}
+
+/* --diverge may change on --resume (it decides only what a divergence to come does);
+ * --vec, like every flag that changes numbers, may not. */
+static void test_resume_flags(void **state) {
+    (void)state;
+    mp_config stored, out;
+    mp_config_defaults(&stored);
+    mp_err err;
+    char *argv1[] = {"metaplast", "--resume", "r", "--diverge", "skip", NULL};
+    assert_int_equal(mp_config_for_resume(5, argv1, &stored, &out, &err), 0);
+    assert_int_equal(out.diverge_skip, 1);
+    char *argv2[] = {"metaplast", "--resume", "r", "--vec", "1", NULL};
+    assert_int_equal(mp_config_for_resume(5, argv2, &stored, &out, &err), -1);
+    printf("  %s\n", err.msg);
+    assert_non_null(strstr(err.msg, "--vec"));
+    /* the binding (what a checkpoint is tied to) does not hold --diverge */
+    char a[2048], b[2048];
+    assert_int_equal(mp_config_binding(&stored, a, sizeof a), 0);
+    stored.diverge_skip = 1;
+    assert_int_equal(mp_config_binding(&stored, b, sizeof b), 0);
+    assert_string_equal(a, b);
+    assert_null(strstr(a, "diverge"));
 }
 
 /* Each rule: the arguments, then strings the message must contain (the flag, the value). */
@@ -194,12 +252,17 @@ static const struct {
     {{"--lamb", "-0.1"}, {"--lamb", "'-0.1'", ">= 0"}},
     {{"--fbk", "foo"}, {"--fbk", "'foo'", "fix, sym"}},
     {{"--fbk", "FIX"}, {"--fbk", "'FIX'", "fix, sym"}},
-    {{"--vec", "3"}, {"--vec", "'3'", "rule pool"}},
-    {{"--vec", "0"}, {"--vec", "'0'", "rule pool"}},
-    {{"--vec", "-1"}, {"--vec", "'-1'", "rule pool"}},
-    {{"--vec", "x"}, {"--vec", "'x'", "not an integer"}},
-    {{"--vec", "1", "1"}, {"--vec", "1", "twice"}},
-    {{"--vec=2,2"}, {"--vec", "2", "twice"}},
+    {{"--vec", "10"}, {"--vec", "'10'", "rule pool, 1 to "}},
+    {{"--vec", "0"}, {"--vec", "'0'", "rule pool, 1 to "}},
+    {{"--vec", "-1"}, {"--vec", "'-1'", "rule pool, 1 to "}},
+    {{"--vec", "x"}, {"--vec", "'x'", "not an integer (from the rule pool, 1 to "}},
+    {{"--vec", "alll"}, {"--vec", "'alll'", "or all"}},
+    {{"--vec", "1", "1"}, {"--vec", "1 is given twice", "rule pool, 1 to "}},
+    {{"--vec=2,2"}, {"--vec", "2 is given twice", "each at most once"}},
+    {{"--vec", "all", "1"}, {"--vec", "1 is given twice", "or all"}},
+    {{"--vec", "1", "all"}, {"--vec", "1 is given twice", "rule pool"}},
+    {{"--diverge", "continue"}, {"--diverge", "'continue'", "stop, skip"}},
+    {{"--diverge"}, {"--diverge", "missing value"}},
     {{"--database", "mnist"}, {"--database", "'mnist'", "emnist, emnist_bymerge, fashion_mnist"}},
     {{"--res", ""}, {"--res", "''", "must not be empty"}},
     {{"--data_dir="}, {"--data_dir", "''", "must not be empty"}},
@@ -277,7 +340,9 @@ static void test_help(void **state) {
     static const char *const facts[] = {"-h, --help", "default: 50", "default: 1e-3", "default: emnist",
                                         "default: ''", "default: []", "default: fix", "default: results",
                                         "runs on the CPU", "1 = eHebb", "2 = Oja", "feedback alignment",
-                                        "backprop", "emnist_bymerge", "fashion_mnist", "--name=value"};
+                                        "backprop", "emnist_bymerge", "fashion_mnist", "--name=value",
+                                        "`--vec all` is the whole pool", "default: stop", "stop|skip",
+                                        "10 in a row"};
     for (size_t i = 0; i < sizeof facts / sizeof facts[0]; i++)
         if (!strstr(out_text, facts[i])) fail_msg("help lacks '%s'", facts[i]);
     /* -h works too, also after other flags */
@@ -306,7 +371,8 @@ static void test_write_args_format(void **state) {
     static const char *const lines[] = {"gpu_mode : 1\n", "seed : 1\n", "database : emnist\n", "dim : 28\n",
                                         "test_name : \n", "episodes : 600\n", "K : 50\n", "lamb : 0\n",
                                         "lr_meta : 0.001\n", "a : 0.001\n", "res : results\n", "vec : [1, 2]\n",
-                                        "fbk : fix\n", "threads : 2\n", "gradcheck : False\n", "resume : \n"};
+                                        "fbk : fix\n", "threads : 2\n", "diverge : stop\n", "gradcheck : False\n",
+                                        "resume : \n"};
     for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
         if (!strstr(text, lines[i])) fail_msg("args lack '%s' in:\n%s", lines[i], text);
     /* one line per flag */
@@ -325,12 +391,12 @@ static void test_args_round_trip(void **state) {
     mp_config c, back;
     assert_int_equal(PARSE(&c, "--seed", "-9223372036854775808", "--lamb", "0.1", "--a", "-0.3333333333333333",
                            "--lr_meta", "1e-300", "--test_name", " sweep : a/b ", "--vec", "2", "1", "--fbk", "sym",
-                           "--gradcheck", "--res", "/tmp/r", "--database", "fashion_mnist", "--episodes", "999999999"),
+                           "--diverge", "skip", "--gradcheck", "--res", "/tmp/r", "--database", "fashion_mnist", "--episodes", "999999999"),
                      MP_CLI_RUN);
     char text[16384], again[16384], with_extras[16640];
     args_text(&c, text, sizeof text);
     /* rundir appends these; the reader skips lines that are not flags */
-    snprintf(with_extras, sizeof with_extras, "%simages_file : x.gz\nlabels_file : y.gz\nversion : 0.1.0\n", text);
+    snprintf(with_extras, sizeof with_extras, "%simages_file : x.gz\nlabels_file : y.gz\nversion : 0.2.0\n", text);
     assert_int_equal(tu_write_text(path, with_extras), 0);
     mp_err err;
     assert_int_equal(mp_config_read_args(path, &back, &err), 0);
@@ -377,7 +443,8 @@ static void test_args_round_trip(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),         cmocka_unit_test(test_both_syntaxes),
-        cmocka_unit_test(test_vec_forms),        cmocka_unit_test(test_validation),
+        cmocka_unit_test(test_vec_forms),        cmocka_unit_test(test_resume_flags),
+        cmocka_unit_test(test_validation),
         cmocka_unit_test(test_too_long_string),  cmocka_unit_test(test_help),
         cmocka_unit_test(test_write_args_format),
         cmocka_unit_test(test_args_round_trip),

@@ -192,7 +192,7 @@ static void test_sym_theta0_step_is_sgd(void **state) {
     double x[10], xq[10];
     for (int j = 0; j < 10; j++) x[j] = 0.5 + 0.5 * fill(j, 7), xq[j] = 0.5;
     int label = 2, yq = 1;
-    const double theta[5] = {0.1, 0, 0, 0, 0};
+    const double theta[MP_THETAS] = {0.1}; /* theta0 alone, the rest 0 */
     mp_episode_f64 *ep = mp_episode_new_f64(&a, 1, 1);
     mp_episode_out out;
     assert_int_equal(mp_episode_run_f64(ep, &(mp_episode_inputs_f64){W, NULL, theta, 0, x, &label, 1, xq, &yq, 1}, 0, &out), 0);

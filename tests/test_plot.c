@@ -1,5 +1,7 @@
 /* The figures: moving average against a direct computation; the four PNGs decode at
- * their size and have curves, axes, background and reference line where they belong. */
+ * their size and have curves, axes, background and reference line where they belong;
+ * meta_params.png shows the thetas of the terms in use, each in its term's colour, and a
+ * legend of ten entries stays inside the figure, entries apart, above the plot. */
 #include "testutil.h"
 
 #include <math.h>
@@ -9,6 +11,7 @@
 #include <string.h>
 
 #include "metaplast/plot.h"
+#include "model/rules.h"
 #include "plot/figure.h"
 
 /* ---- moving average ---------------------------------------------------------------- */
@@ -199,7 +202,9 @@ static mp_record *synthetic_run(int n) {
 
 static const char *const FILES[] = {"meta_accuracy.png", "meta_loss.png", "meta_angle.png",
                                     "meta_params.png"};
-static const int CURVES[] = {1, 1, 4, MP_THETAS};
+/* the release's terms (--vec 1 2): three thetas in meta_params.png */
+#define TERMS 0x7u
+static const int CURVES[] = {1, 1, 4, 3};
 
 static image load_figure(const char *dir, const char *file) {
     char path[4096];
@@ -216,7 +221,7 @@ static void test_plot_all_figures(void **state) {
     assert_non_null(dir);
     mp_record *rec = synthetic_run(600);
     mp_err err = {""};
-    assert_int_equal(mp_plot_all(dir, rec, 600, 10, &err), 0);
+    assert_int_equal(mp_plot_all(dir, rec, 600, 10, TERMS, &err), 0);
     for (int f = 0; f < 4; f++) {
         image im = load_figure(dir, FILES[f]);
         mp_plot_area a = find_frame(&im);
@@ -257,7 +262,7 @@ static void test_plot_all_small_and_flat_runs(void **state) {
     mp_record *rec = synthetic_run(3);
     mp_err err = {""};
     for (int n = 0; n <= 1; n++) {
-        assert_int_equal(mp_plot_all(dir, rec, n, 10, &err), 0);
+        assert_int_equal(mp_plot_all(dir, rec, n, 10, TERMS, &err), 0);
         for (int f = 0; f < 4; f++) {
             image im = load_figure(dir, FILES[f]);
             mp_plot_area a = find_frame(&im);
@@ -271,15 +276,15 @@ static void test_plot_all_small_and_flat_runs(void **state) {
     }
     /* all thetas zero: a range around zero, the curves across the middle */
     for (int i = 0; i < 3; i++) memset(rec[i].theta, 0, sizeof rec[i].theta);
-    assert_int_equal(mp_plot_all(dir, rec, 3, 10, &err), 0);
+    assert_int_equal(mp_plot_all(dir, rec, 3, 10, TERMS, &err), 0);
     image im = load_figure(dir, "meta_params.png");
     mp_plot_area a = find_frame(&im);
     int in, out;
-    count_color(&im, &a, mp_series_color(MP_THETAS - 1), &in, &out);
+    count_color(&im, &a, mp_series_color(2), &in, &out); /* theta_2, the last */
     assert_true(in > 100);
     assert_int_equal(out, 0);
     int middle = (a.top + a.bottom) / 2;
-    assert_true(same(pixel(&im, (a.left + a.right) / 2, middle), mp_series_color(MP_THETAS - 1)));
+    assert_true(same(pixel(&im, (a.left + a.right) / 2, middle), mp_series_color(2)));
     free(im.rgb);
     free(rec);
     tu_rmtree(dir);
@@ -293,7 +298,7 @@ static void test_figure_clips_and_breaks(void **state) {
     const double y[] = {0.5, 7, -3, 0.5, INFINITY, 0.5, NAN, 0.5, 1e300, -INFINITY};
     const double flat_y[] = {0.5, 0.5, 0.5, 0.5, NAN, 0.5, 0.5, 0.5, 0.5, 0.5};
     mp_figure fig = {"clip", NULL, "y", 0, 11, 0, 1, NAN, 2,
-                     {{"wild", x, y, 10}, {"flat", x, flat_y, 10}}};
+                     {{"wild", x, y, 10, 0}, {"flat", x, flat_y, 10, 0}}};
     mp_err err;
     mp_canvas *c = mp_canvas_new(MP_FIGURE_W, MP_FIGURE_H, &err);
     assert_non_null(c);
@@ -329,9 +334,128 @@ static void test_plot_all_reports_the_path(void **state) {
     mp_record *rec = synthetic_run(5);
     mp_err err = {""};
     const char *dir = "/nonexistent-metaplast-dir/run";
-    assert_int_equal(mp_plot_all(dir, rec, 5, 10, &err), -1);
+    assert_int_equal(mp_plot_all(dir, rec, 5, 10, TERMS, &err), -1);
     assert_non_null(strstr(err.msg, "/nonexistent-metaplast-dir/run/meta_accuracy.png"));
     free(rec);
+}
+
+
+/* ---- many thetas ------------------------------------------------------------------- */
+
+/* The box of the pixels of exactly this colour above row `below` (the legend's). */
+typedef struct { int x0, y0, x1, y1, n; } box;
+static box color_box(const image *im, mp_rgb color, int below) {
+    box b = {im->w, im->h, -1, -1, 0};
+    for (int y = 0; y < below; y++)
+        for (int x = 0; x < im->w; x++)
+            if (same(pixel(im, x, y), color)) {
+                b.n++;
+                if (x < b.x0) b.x0 = x;
+                if (x > b.x1) b.x1 = x;
+                if (y < b.y0) b.y0 = y;
+                if (y > b.y1) b.y1 = y;
+            }
+    return b;
+}
+
+/* Legend names: "theta_k" and the term's name (mp_rule_name). */
+static void test_theta_legend_names(void **state) {
+    (void)state;
+    char name[64];
+    mp_theta_legend_name(0, name, sizeof name);
+    assert_string_equal(name, "theta_0 pseudo_grad");
+    mp_theta_legend_name(1, name, sizeof name);
+    assert_string_equal(name, "theta_1 eHebb");
+    mp_theta_legend_name(2, name, sizeof name);
+    assert_string_equal(name, "theta_2 Oja");
+    for (int k = 0; k < MP_THETAS; k++) {
+        mp_theta_legend_name(k, name, sizeof name);
+        char want[64];
+        snprintf(want, sizeof want, "theta_%d", k);
+        assert_int_equal(strncmp(name, want, strlen(want)), 0);
+        if (mp_rule_name(k)) assert_non_null(strstr(name, mp_rule_name(k)));
+        printf("  legend entry %d: '%s'\n", k, name);
+    }
+}
+
+/* meta_params.png with the whole pool: ten curves, ten distinct colours, every legend
+ * sample above the plot area and apart from the others, nothing outside the figure. */
+static void test_plot_all_ten_thetas(void **state) {
+    (void)state;
+    char *dir = tu_mkdtemp();
+    assert_non_null(dir);
+    enum { N = 200 };
+    mp_record *rec = synthetic_run(N);
+    for (int i = 0; i < N; i++)
+        for (int k = 0; k < MP_THETAS; k++) rec[i].theta[k] = 1e-3 * (k - 4.5) * (1 + 0.004 * i * (k % 3));
+    mp_err err = {""};
+    assert_int_equal(mp_plot_all(dir, rec, N, 10, 0x3ffu, &err), 0);
+    image im = load_figure(dir, "meta_params.png");
+    mp_plot_area a = find_frame(&im);
+    check_axes_and_background(&im, &a);
+    box boxes[MP_THETAS];
+    for (int k = 0; k < MP_THETAS; k++) {
+        for (int j = 0; j < k; j++) assert_false(same(mp_series_color(j), mp_series_color(k)));
+        int in, out;
+        count_color(&im, &a, mp_series_color(k), &in, &out);
+        if (in < 100 || out) fail_msg("theta_%d: %d pixels in the plot, %d outside", k, in, out);
+        boxes[k] = color_box(&im, mp_series_color(k), a.top - 2);
+        if (boxes[k].n < 20) fail_msg("theta_%d: no legend sample above the plot", k);
+        assert_true(boxes[k].x0 >= 0 && boxes[k].x1 < a.right + 40);
+        printf("  theta_%d: %d pixels; legend sample at (%d..%d, %d..%d)\n", k, in, boxes[k].x0, boxes[k].x1,
+               boxes[k].y0, boxes[k].y1);
+        for (int j = 0; j < k; j++) /* samples apart */
+            assert_true(boxes[k].x0 > boxes[j].x1 || boxes[j].x0 > boxes[k].x1 || boxes[k].y0 > boxes[j].y1 ||
+                        boxes[j].y0 > boxes[k].y1);
+    }
+    /* the legend took several rows, so the plot area starts lower than with one */
+    int rows = 1;
+    for (int k = 1; k < MP_THETAS; k++) rows += boxes[k].y0 > boxes[k - 1].y1;
+    printf("  legend of %d rows; plot area from row %d\n", rows, a.top);
+    assert_true(rows > 1 && rows <= 5);
+    assert_true(a.bottom - a.top > 300);
+    free(im.rgb);
+
+    /* a subset: theta_0 and theta_5 only, in colours 0 and 5; no other curve */
+    assert_int_equal(mp_plot_all(dir, rec, N, 10, 0x21u, &err), 0);
+    im = load_figure(dir, "meta_params.png");
+    a = find_frame(&im);
+    for (int k = 0; k < MP_THETAS; k++) {
+        int in, out;
+        count_color(&im, &a, mp_series_color(k), &in, &out);
+        if ((k == 0 || k == 5) != (in > 100)) fail_msg("terms 0 and 5: colour %d has %d pixels", k, in);
+    }
+    free(im.rgb);
+    free(rec);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+/* A generic figure with ten long legend entries: the grid stays inside the canvas. */
+static void test_figure_legend_grid(void **state) {
+    (void)state;
+    enum { N = 50 };
+    static double x[N], y[MP_FIGURE_MAX_SERIES][N];
+    mp_figure fig = {"many", "sub", "y", 0, N + 1, 0, 0, NAN, MP_FIGURE_MAX_SERIES, {{0}}};
+    char names[MP_FIGURE_MAX_SERIES][64];
+    for (int s = 0; s < MP_FIGURE_MAX_SERIES; s++) {
+        for (int i = 0; i < N; i++) x[i] = i + 1, y[s][i] = s + 0.01 * i;
+        snprintf(names[s], sizeof names[s], "series_%d with a long descriptive name", s);
+        fig.series[s] = (mp_series){names[s], x, y[s], N, 0};
+    }
+    mp_err err;
+    mp_canvas *c = mp_canvas_new(MP_FIGURE_W, MP_FIGURE_H, &err);
+    assert_non_null(c);
+    mp_plot_area a;
+    mp_figure_draw(c, &fig, &a);
+    image im = canvas_image(c);
+    check_axes_and_background(&im, &a);
+    for (int s = 0; s < MP_FIGURE_MAX_SERIES; s++) {
+        box b = color_box(&im, mp_series_color(s), a.top - 2);
+        assert_true(b.n > 20 && b.x0 >= 0 && b.x1 < a.right + 40);
+    }
+    assert_true(a.bottom - a.top > 250);
+    mp_canvas_free(c);
 }
 
 int main(void) {
@@ -344,6 +468,9 @@ int main(void) {
         cmocka_unit_test(test_plot_all_small_and_flat_runs),
         cmocka_unit_test(test_figure_clips_and_breaks),
         cmocka_unit_test(test_plot_all_reports_the_path),
+        cmocka_unit_test(test_theta_legend_names),
+        cmocka_unit_test(test_plot_all_ten_thetas),
+        cmocka_unit_test(test_figure_legend_grid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -817,7 +817,10 @@ static void test_second_sigint(void **state) {
            ck, st, took, after, count_pngs(run_dir), ru_err_text);
     ru_expect_exit(st, 130, "a second SIGINT");
     if (!strstr(ru_err_text, "second signal")) fail_msg("the second SIGINT should stop the run at once");
-    assert_true(took < 0.5);
+    /* at once: no plots drawn (the first signal alone would draw them); the time is
+     * only a guard against a hang (a sanitizer build is many times slower) */
+    assert_int_equal(count_pngs(run_dir), 0);
+    assert_true(took < 5);
     assert_true(after >= ck);
     long n = after + 3 <= 60 ? 60 : after + 3;
     snprintf(n_text, sizeof n_text, "%ld", n);

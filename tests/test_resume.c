@@ -5,7 +5,8 @@
  * (exit 130/143, the message says how to resume, the CSV is complete and the plots are
  * there). Also: resuming a complete run says so and exits 0; a raised --episodes extends
  * a finished run exactly as an uninterrupted longer run; flags that contradict the stored
- * ones, too few --episodes, and directories that are not runs are refused.
+ * ones, too few --episodes, and directories that are not runs are refused, and so is a run
+ * of metaplast 0.1 (5 thetas), told by any one of its files, which it leaves as they were.
  *
  * The kill moments are random: the program prints the seed (set METAPLAST_TEST_SEED to
  * replay a schedule) and, for each kill, when it came and what the run directory held. */
@@ -19,7 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
 #include "metaplast/checkpoint.h"
+#include "metaplast/runlog.h"
 
 #define EPISODES_FIX 100 /* long enough that random kills land mid-run */
 #define EPISODES_SYM 40
@@ -425,6 +429,62 @@ static void test_refusals(void **state) {
 #undef RESUME
 }
 
+/* ---- a run of metaplast 0.1 ---------------------------------------------------------- */
+
+/* What metaplast 0.1 (5 thetas) wrote, each file alone in an otherwise current run:
+ * args.txt with version 0.1.0 and no --diverge, metrics.csv with the 25 columns, a
+ * version 2 checkpoint. Each is refused (exit 1) with the reason, nothing is changed. */
+static void test_before_pool_refused(void **state) {
+    (void)state;
+    for (int which = 0; which < 3; which++) {
+        char res[4400], run_dir[4400], path[4600];
+        snprintf(res, sizeof res, "%s/before-pool-%d", tmp_root, which);
+        ru_complete_run(res, "3", NULL, "a 3-episode run", run_dir, sizeof run_dir);
+        const char *file = which == 0 ? "args.txt" : which == 1 ? "metrics.csv" : MP_CHECKPOINT_FILE;
+        snprintf(path, sizeof path, "%s/%s", run_dir, file);
+        size_t len;
+        char *text = tu_read_file(path, &len), *out = malloc(len + 2048);
+        size_t n = 0;
+        if (which == 0) { /* every line but --diverge's, the version 0.1.0 */
+            for (char *line = text, *nl; (nl = strchr(line, '\n')); line = nl + 1) {
+                if (strncmp(line, "diverge : ", 10) == 0) continue;
+                if (strncmp(line, "version : ", 10) == 0) {
+                    n += (size_t)sprintf(out + n, "version : 0.1.0\n");
+                    continue;
+                }
+                memcpy(out + n, line, (size_t)(nl - line + 1));
+                n += (size_t)(nl - line + 1);
+            }
+        } else if (which == 1) { /* the old header over the rows */
+            n = (size_t)sprintf(out, "%s", mp_csv_header_before_pool);
+            char *rows = strchr(text, '\n') + 1;
+            memcpy(out + n, rows, len - (size_t)(rows - text));
+            n += len - (size_t)(rows - text);
+        } else { /* version 2: magic, version, length, the 5-theta payload, CRC */
+            memcpy(out, "MPLASTCK\2\0\0\0", 12);
+            uint32_t payload = 8 + 5 * 8 * 3 + 8 + 4 * 8 + MP_CHECKPOINT_BINDING;
+            for (int b = 0; b < 4; b++) out[12 + b] = (char)(payload >> (8 * b));
+            memset(out + 16, 0, payload);
+            n = 16 + payload;
+            uint32_t crc = (uint32_t)crc32(crc32(0, NULL, 0), (const unsigned char *)out, (uInt)n);
+            for (int b = 0; b < 4; b++) out[n++] = (char)(crc >> (8 * b));
+        }
+        assert_int_equal(tu_write_file(path, out, n), 0);
+        char what[64];
+        snprintf(what, sizeof what, "metaplast 0.1's %s", file);
+        ru_cmdline r = ru_resume_run(run_dir, RU_LIST("--episodes", "6"));
+        ru_expect_failure(&r, 1, RU_LIST(path, "before the rule pool", "finish it with the metaplast that started it"),
+                          what);
+        size_t after_len;
+        char *after = tu_read_file(path, &after_len);
+        assert_true(after_len == n && memcmp(after, out, n) == 0);
+        assert_true(ru_checkpoint_episode(run_dir) == (which == 2 ? -1 : 3));
+        free(after);
+        free(text);
+        free(out);
+    }
+}
+
 /* ---- a kill while the final plots are drawn ------------------------------------------ */
 
 /* The checkpoint of the last episode is written before the plots: a SIGKILL in between
@@ -468,7 +528,7 @@ int main(void) {
         cmocka_unit_test(test_kill_resume_fix), cmocka_unit_test(test_kill_resume_sym_vec),
         cmocka_unit_test(test_sigint),          cmocka_unit_test(test_sigterm),
         cmocka_unit_test(test_extend),          cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_kill_while_plotting),
+        cmocka_unit_test(test_kill_while_plotting), cmocka_unit_test(test_before_pool_refused),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -1,6 +1,6 @@
 /* End to end through the binary, on a small fake database the test writes (issue 4):
  * a short run leaves metrics.csv (header, one parsable row per episode, theta of
- * episode 1 = (--a, 0, 0, 0, 0)), params.txt (the console lines of stdout), args.txt
+ * episode 1 = (--a, 0, ..., 0)), params.txt (the console lines of stdout), args.txt
  * and the four PNGs; the seed fixes every number; SIGKILL at random moments leaves
  * only whole rows; SIGTERM / SIGINT stop cleanly (exit 143 / 130) with CSV and PNGs;
  * the files use '.' under a comma locale. */
@@ -20,12 +20,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#define NFIELDS 25
-static const char header_first19[] = "episode,loss,accuracy,theta_0,theta_1,theta_2,theta_3,theta_4,E1_1,E1_2,E1_3,"
-                                     "E1_4,E1_5,angle_0,angle_1,angle_2,angle_3,angle_4,angle_5";
+#define NFIELDS RU_CSV_COLUMNS
+static const char header_first24[] = "episode,loss,accuracy,theta_0,theta_1,theta_2,theta_3,theta_4,theta_5,theta_6,"
+                                     "theta_7,theta_8,theta_9,E1_1,E1_2,E1_3,E1_4,E1_5,angle_0,angle_1,angle_2,"
+                                     "angle_3,angle_4,angle_5";
 
-enum { COL_EPISODE = 0, COL_LOSS = 1, COL_ACC = 2, COL_THETA = 3, COL_E1 = 8, COL_ANGLE = 13, COL_GRAD = 19,
-       COL_SECONDS = 24 };
+enum { COL_EPISODE = 0, COL_LOSS = 1, COL_ACC = 2, COL_THETA = 3, COL_E1 = 13, COL_ANGLE = 18, COL_GRAD = 24,
+       COL_SKIPPED = 34, COL_SECONDS = 35 };
 
 static char *tmp;      /* the test's directory: data/ and results */
 static char data[4200];
@@ -52,8 +53,8 @@ static void metrics_free(metrics *m) {
     memset(m, 0, sizeof *m);
 }
 
-/* Reads and validates dir/metrics.csv: a header row beginning with the issue's 19
- * columns, then rows of exactly 25 fields that all parse as numbers, every line ending
+/* Reads and validates dir/metrics.csv: a header row beginning with the issue's 24
+ * columns, then rows of exactly NFIELDS fields that all parse as numbers, every line ending
  * in '\n', episodes 1, 2, ... in order. Fails the test (with what) otherwise. */
 static void read_metrics(const char *dir, metrics *m, const char *what) {
     char path[8400];
@@ -63,7 +64,7 @@ static void read_metrics(const char *dir, metrics *m, const char *what) {
     if (!csv) fail_msg("%s: no %s", what, path);
     if (strlen(csv) != len) fail_msg("%s: NUL byte in metrics.csv", what);
     if (len == 0 || csv[len - 1] != '\n') fail_msg("%s: metrics.csv does not end with a newline (%zu bytes)", what, len);
-    if (strncmp(csv, header_first19, strlen(header_first19)) != 0) fail_msg("%s: bad header: %.200s", what, csv);
+    if (strncmp(csv, header_first24, strlen(header_first24)) != 0) fail_msg("%s: bad header: %.200s", what, csv);
     char *p = strchr(csv, '\n') + 1;
     *strchr(csv, '\n') = '\0';
     if (tu_count_char(csv, ',') != NFIELDS - 1) fail_msg("%s: header has %d columns", what, tu_count_char(csv, ',') + 1);
@@ -218,9 +219,9 @@ static void test_short_run(void **state) {
     metrics m;
     read_metrics(r.run_dir, &m, "short run");
     assert_int_equal(m.nrows, 6);
-    /* theta of episode 1: (--a default 1e-3, 0, 0, 0, 0), exactly */
+    /* theta of episode 1: (--a default 1e-3, 0, ..., 0), exactly */
     assert_true(m.v[0][COL_THETA] == 1e-3);
-    for (int k = 1; k < 5; k++) assert_true(m.v[0][COL_THETA + k] == 0);
+    for (int k = 1; k < 10; k++) assert_true(m.v[0][COL_THETA + k] == 0);
     const int NQ = 3 * 2;
     for (int i = 0; i < m.nrows; i++) {
         const double *v = m.v[i];
@@ -233,7 +234,8 @@ static void test_short_run(void **state) {
         for (int l = 1; l < 5; l++) assert_true(v[COL_ANGLE + l] > 1e-3); /* fix: FA is not BP */
         assert_true(isfinite(v[COL_GRAD]) && v[COL_GRAD] != 0);
         /* no --vec: theta1..4 and their gradients stay 0 */
-        for (int k = 1; k < 5; k++) assert_true(v[COL_THETA + k] == 0 && v[COL_GRAD + k] == 0);
+        for (int k = 1; k < 10; k++) assert_true(v[COL_THETA + k] == 0 && v[COL_GRAD + k] == 0);
+        assert_true(v[COL_SKIPPED] == 0);
         assert_true(v[COL_SECONDS] >= 0 && v[COL_SECONDS] < 60);
         /* Adam (lr_meta 1e-3): the first step is lr against the sign of the gradient,
          * later ones at most a few lr */
@@ -266,7 +268,7 @@ static void test_short_run(void **state) {
     run_result_free(&r);
 }
 
-/* sym with both extra terms: every angle is 0 (B = W), theta1 and theta2 move, theta3,4
+/* sym with both extra terms: every angle is 0 (B = W), theta1 and theta2 move, theta3..9
  * stay 0, and --a sets theta0 of episode 1. */
 static void test_short_run_sym_vec(void **state) {
     (void)state;
@@ -281,13 +283,14 @@ static void test_short_run_sym_vec(void **state) {
     read_metrics(r.run_dir, &m, "sym run");
     assert_int_equal(m.nrows, 4);
     assert_true(m.v[0][COL_THETA] == 0.0025);
-    for (int k = 1; k < 5; k++) assert_true(m.v[0][COL_THETA + k] == 0);
+    for (int k = 1; k < 10; k++) assert_true(m.v[0][COL_THETA + k] == 0);
     /* tolerance: see test_stats.c (angles of identical vectors come out as ~1e-6 degrees) */
     for (int i = 0; i < m.nrows; i++)
         for (int l = 0; l < 6; l++)
             if (!(m.v[i][COL_ANGLE + l] < 1e-5)) fail_msg("sym: row %d angle_%d = %.17g", i + 1, l, m.v[i][COL_ANGLE + l]);
     assert_true(m.v[3][COL_THETA + 1] != 0 && m.v[3][COL_THETA + 2] != 0);
-    for (int i = 0; i < m.nrows; i++) assert_true(m.v[i][COL_THETA + 3] == 0 && m.v[i][COL_THETA + 4] == 0);
+    for (int i = 0; i < m.nrows; i++)
+        for (int k = 3; k < 10; k++) assert_true(m.v[i][COL_THETA + k] == 0 && m.v[i][COL_GRAD + k] == 0);
     assert_params_match_stdout(&r, 4);
     ru_assert_pngs(r.run_dir);
     metrics_free(&m);

@@ -1,7 +1,9 @@
-/* metrics.csv and params.txt (issue 4, "CSV"): the header's columns in the issue's
- * order, rows that read back bit for bit with a '.' decimal point whatever the locale,
- * the release's console line, and the log files: errors name the path, one header,
- * one row per append, no second header when a run directory is reopened. */
+/* metrics.csv and params.txt (issue 4, "CSV"; issue 12: ten thetas, the skipped column):
+ * the header's columns in the issue's order, rows that read back bit for bit with a '.'
+ * decimal point whatever the locale (through mp_runlog_read too, skipped rows included),
+ * metaplast 0.1's header refused, the console line in the release's form and in the
+ * ten-theta form, and the log files: errors name the path, one header, one row per
+ * append, no second header when a run directory is reopened. */
 #include "testutil.h"
 
 #include <errno.h>
@@ -19,7 +21,9 @@
 
 #include "metaplast/runlog.h"
 
-#define NFIELDS 25 /* episode, loss, accuracy, 5 theta, 5 E1, 6 angle, 5 grad, seconds */
+#define NFIELDS 36 /* episode, loss, accuracy, 10 theta, 5 E1, 6 angle, 10 grad, skipped, seconds */
+#define NDOUBLES (NFIELDS - 3) /* the doubles between the episode and skipped */
+#define RELEASE_TERMS 0x7u     /* pseudo-gradient, eHebb, Oja */
 
 
 /* ---- helpers --------------------------------------------------------------------- */
@@ -57,6 +61,7 @@ static mp_record awkward_record(long episode) {
     r.theta[2] = nextafter(1.0, 2.0);
     r.theta[3] = 4.9406564584124654e-324; /* smallest subnormal */
     r.theta[4] = -DBL_MAX;
+    for (int i = 5; i < MP_THETAS; i++) r.theta[i] = (i % 2 ? -1 : 1) * pow(7.0, -3.0 * i) / 3.0;
     r.E1[0] = M_PI * 1e10;
     r.E1[1] = 2.2250738585072014e-308; /* smallest normal */
     r.E1[2] = 123456789.12345679;
@@ -65,11 +70,12 @@ static mp_record awkward_record(long episode) {
     for (int i = 0; i < MP_LAYERS + 1; i++) r.angle[i] = 90.0 / (i + 1.7);
     r.angle[5] = 0;
     for (int i = 0; i < MP_THETAS; i++) r.grad[i] = -exp(-3.3 * i) * (i % 2 ? 1e-7 : 13.0);
+    r.skipped = episode % 3 == 0;
     r.seconds = 0.0123456;
     return r;
 }
 
-/* The 24 doubles of a record in CSV order (after the episode, before the seconds). */
+/* The NDOUBLES doubles of a record in CSV order (after the episode, before skipped). */
 static void record_doubles(const mp_record *r, double *v) {
     int k = 0;
     v[k++] = r->loss;
@@ -98,9 +104,9 @@ static void check_row_round_trip(const char *row, const mp_record *r) {
     long ep = strtol(f[0], &end, 10);
     assert_true(*f[0] && *end == '\0');
     assert_int_equal(ep, r->episode);
-    double want[NFIELDS - 2];
+    double want[NDOUBLES];
     record_doubles(r, want);
-    for (int i = 0; i < NFIELDS - 2; i++) {
+    for (int i = 0; i < NDOUBLES; i++) {
         double got = strtod(f[1 + i], &end);
         if (!*f[1 + i] || *end != '\0') fail_msg("field %d '%s' is not a number", i + 2, f[1 + i]);
         if (isnan(want[i])) {
@@ -110,6 +116,7 @@ static void check_row_round_trip(const char *row, const mp_record *r) {
                      got, want[i], (unsigned long long)bits(got), (unsigned long long)bits(want[i]));
         }
     }
+    assert_string_equal(f[NFIELDS - 2], r->skipped ? "1" : "0");
     double sec = strtod(f[NFIELDS - 1], &end);
     assert_true(*f[NFIELDS - 1] && *end == '\0');
     assert_true(fabs(sec - r->seconds) <= 5e-7); /* seconds: microseconds are plenty */
@@ -119,14 +126,16 @@ static void check_row_round_trip(const char *row, const mp_record *r) {
 
 static void test_header(void **state) {
     (void)state;
-    /* the issue's order of the first 19 columns, exactly */
-    static const char first19[] = "episode,loss,accuracy,theta_0,theta_1,theta_2,theta_3,theta_4,E1_1,E1_2,E1_3,E1_4,"
-                                  "E1_5,angle_0,angle_1,angle_2,angle_3,angle_4,angle_5";
-    size_t n19 = strlen(first19);
-    assert_memory_equal(mp_csv_header, first19, n19);
-    assert_true(mp_csv_header[n19] == ',' || mp_csv_header[n19] == '\n');
+    /* the issue's order: the release's columns with all ten thetas, then ours */
+    static const char first24[] = "episode,loss,accuracy,theta_0,theta_1,theta_2,theta_3,theta_4,theta_5,theta_6,"
+                                  "theta_7,theta_8,theta_9,E1_1,E1_2,E1_3,E1_4,E1_5,angle_0,angle_1,angle_2,angle_3,"
+                                  "angle_4,angle_5";
+    size_t n24 = strlen(first24);
+    assert_memory_equal(mp_csv_header, first24, n24);
+    assert_true(mp_csv_header[n24] == ',' || mp_csv_header[n24] == '\n');
     /* the further columns this project writes, one line, no CR, no spaces, no quotes */
-    assert_string_equal(mp_csv_header + n19, ",grad_0,grad_1,grad_2,grad_3,grad_4,seconds\n");
+    assert_string_equal(mp_csv_header + n24, ",grad_0,grad_1,grad_2,grad_3,grad_4,grad_5,grad_6,grad_7,grad_8,grad_9,"
+                                             "skipped,seconds\n");
     assert_int_equal(tu_count_char(mp_csv_header, '\n'), 1);
     assert_int_equal(tu_count_char(mp_csv_header, ',') + 1, NFIELDS);
     assert_null(strchr(mp_csv_header, ' '));
@@ -140,6 +149,10 @@ static void test_header(void **state) {
     assert_int_equal(split_csv(line, f, NFIELDS + 1), NFIELDS);
     for (int i = 0; i < NFIELDS; i++)
         for (int j = i + 1; j < NFIELDS; j++) assert_string_not_equal(f[i], f[j]);
+    /* metaplast 0.1's header, which --resume refuses: 25 columns, five thetas */
+    assert_int_equal(tu_count_char(mp_csv_header_before_pool, ',') + 1, 25);
+    assert_non_null(strstr(mp_csv_header_before_pool, ",theta_4,E1_1,"));
+    assert_non_null(strstr(mp_csv_header_before_pool, ",grad_4,seconds\n"));
 }
 
 /* ---- rows ------------------------------------------------------------------------ */
@@ -159,8 +172,8 @@ static void test_row_round_trip(void **state) {
         mp_record q;
         memset(&q, 0, sizeof q);
         q.episode = 1 + trial * 7919L;
-        double v[NFIELDS - 2];
-        for (int i = 0; i < NFIELDS - 2; i++) {
+        double v[NDOUBLES];
+        for (int i = 0; i < NDOUBLES; i++) {
             do {
                 s ^= s << 13, s ^= s >> 7, s ^= s << 17;
                 memcpy(&v[i], &s, sizeof v[i]);
@@ -172,13 +185,14 @@ static void test_row_round_trip(void **state) {
         for (int i = 0; i < MP_LAYERS; i++) q.E1[i] = v[k++];
         for (int i = 0; i < MP_LAYERS + 1; i++) q.angle[i] = v[k++];
         for (int i = 0; i < MP_THETAS; i++) q.grad[i] = v[k++];
+        q.skipped = trial % 2;
         q.seconds = (trial % 1000) * 0.001;
         n = mp_format_csv_row(&q, row, sizeof row);
         assert_int_equal(n, (int)strlen(row));
         check_row_round_trip(row, &q);
     }
 
-    /* a diverged episode is logged too: non-finite numbers still make 25 fields that parse */
+    /* a diverged episode is logged too: non-finite numbers still make NFIELDS fields that parse */
     r.loss = NAN;
     r.grad[0] = INFINITY;
     r.grad[1] = -INFINITY;
@@ -244,7 +258,7 @@ static void test_row_decimal_point_under_comma_locale(void **state) {
     snprintf(probe, sizeof probe, "%.1f", 1.5);
     assert_string_equal(probe, "1,5"); /* the locale is really in effect */
     mp_format_csv_row(&r, row, sizeof row);
-    mp_format_console_line(&r, line, sizeof line);
+    mp_format_console_line(&r, RELEASE_TERMS, line, sizeof line);
     setlocale(LC_NUMERIC, "C");
     unsetenv("LOCPATH");
     printf("row under %s: %s", loc, row);
@@ -282,11 +296,16 @@ static void test_console_line(void **state) {
     r.loss = 1.234567;
     r.accuracy = 0.4;
     r.theta[0] = 0.001;
-    char line[512];
-    mp_format_console_line(&r, line, sizeof line);
-    assert_string_equal(line, "Train Episode: 12\tLoss: 1.234567\tAccuracy: 0.400\tMetaParam_1: 0.001000\t"
-                              "MetaParam_2: 0.000000\tMetaParam_3: 0.000000\tMetaParam_4: 0.000000\t"
-                              "MetaParam_5: 0.000000");
+    char line[MP_CONSOLE_LINE_MAX];
+    static const char release_line[] = "Train Episode: 12\tLoss: 1.234567\tAccuracy: 0.400\tMetaParam_1: 0.001000\t"
+                                       "MetaParam_2: 0.000000\tMetaParam_3: 0.000000\tMetaParam_4: 0.000000\t"
+                                       "MetaParam_5: 0.000000";
+    /* the release's form for the release's terms: none, eHebb, Oja, both */
+    const unsigned release_masks[] = {0x1, 0x3, 0x5, 0x7};
+    for (int m = 0; m < 4; m++) {
+        mp_format_console_line(&r, release_masks[m], line, sizeof line);
+        assert_string_equal(line, release_line);
+    }
     /* Python's {:.6f} / {:.3f}: rounding, signs, all five thetas in order */
     r.episode = 600;
     r.loss = 0.0000004;
@@ -296,7 +315,7 @@ static void test_console_line(void **state) {
     r.theta[2] = 1.5;
     r.theta[3] = -0.0;
     r.theta[4] = 12345.6789;
-    mp_format_console_line(&r, line, sizeof line);
+    mp_format_console_line(&r, RELEASE_TERMS, line, sizeof line);
     const char *want =
         "Train Episode: 600\tLoss: 0.000000\tAccuracy: 1.000\tMetaParam_1: 0.012346\tMetaParam_2: -0.000250\t"
         "MetaParam_3: 1.500000\tMetaParam_4: -0.000000\tMetaParam_5: 12345.678900";
@@ -305,9 +324,45 @@ static void test_console_line(void **state) {
     /* a short buffer truncates, terminated */
     char small[20];
     memset(small, 'Z', sizeof small);
-    mp_format_console_line(&r, small, 10);
+    mp_format_console_line(&r, RELEASE_TERMS, small, 10);
     assert_int_equal(strlen(small), 9);
     assert_true(small[10] == 'Z');
+    mp_format_console_line(&r, 0x3ffu, small, 10);
+    assert_int_equal(strlen(small), 9);
+    assert_true(small[10] == 'Z');
+}
+
+/* With any term beyond the release's on: the same line with all ten thetas, MetaParam_1
+ * (theta_0) to MetaParam_10 (theta_9). */
+static void test_console_line_pool(void **state) {
+    (void)state;
+    mp_record r;
+    memset(&r, 0, sizeof r);
+    r.episode = 3;
+    r.loss = 2.5;
+    r.accuracy = 0.25;
+    for (int k = 0; k < MP_THETAS; k++) r.theta[k] = 0.001 * (k + 1) * (k % 2 ? -1 : 1);
+    char line[MP_CONSOLE_LINE_MAX];
+    static const char want[] =
+        "Train Episode: 3\tLoss: 2.500000\tAccuracy: 0.250\tMetaParam_1: 0.001000\tMetaParam_2: -0.002000\t"
+        "MetaParam_3: 0.003000\tMetaParam_4: -0.004000\tMetaParam_5: 0.005000\tMetaParam_6: -0.006000\t"
+        "MetaParam_7: 0.007000\tMetaParam_8: -0.008000\tMetaParam_9: 0.009000\tMetaParam_10: -0.010000";
+    const unsigned pool_masks[] = {0x9, 0x11, 0x201, 0x3ff, 0x207};
+    for (int m = 0; m < 5; m++) {
+        mp_format_console_line(&r, pool_masks[m], line, sizeof line);
+        assert_string_equal(line, want);
+    }
+    printf("pool line: %s\n", line);
+    /* the largest thetas still fit in MP_CONSOLE_LINE_MAX, whole */
+    r.loss = -DBL_MAX;
+    for (int k = 0; k < MP_THETAS; k++) r.theta[k] = -DBL_MAX;
+    char big[MP_CONSOLE_LINE_MAX + 8];
+    memset(big, 'Z', sizeof big);
+    mp_format_console_line(&r, 0x3ffu, big, MP_CONSOLE_LINE_MAX);
+    size_t len = strlen(big);
+    assert_true(len < MP_CONSOLE_LINE_MAX - 1);
+    assert_int_equal(tu_count_char(big, '\t'), 12);
+    assert_true(strcmp(big + len - 7, ".000000") == 0);
 }
 
 /* ---- the log files --------------------------------------------------------------- */
@@ -322,7 +377,7 @@ static void test_open_errors_name_the_path(void **state) {
     /* a run directory that does not exist */
     snprintf(dir, sizeof dir, "%s/missing/run", tmp);
     memset(&err, 0, sizeof err);
-    assert_int_equal(mp_runlog_open(&log, dir, &err), -1);
+    assert_int_equal(mp_runlog_open(&log, dir, RELEASE_TERMS, &err), -1);
     printf("error: %s\n", err.msg);
     assert_non_null(strstr(err.msg, dir));
     assert_non_null(strstr(err.msg, "metrics.csv"));
@@ -334,7 +389,7 @@ static void test_open_errors_name_the_path(void **state) {
     assert_non_null(f);
     fclose(f);
     memset(&err, 0, sizeof err);
-    assert_int_equal(mp_runlog_open(&log, path, &err), -1);
+    assert_int_equal(mp_runlog_open(&log, path, RELEASE_TERMS, &err), -1);
     assert_non_null(strstr(err.msg, path));
     mp_runlog_close(&log);
 
@@ -344,7 +399,7 @@ static void test_open_errors_name_the_path(void **state) {
     snprintf(path, sizeof path, "%s/metrics.csv", dir);
     assert_int_equal(mkdir(path, 0755), 0);
     memset(&err, 0, sizeof err);
-    assert_int_equal(mp_runlog_open(&log, dir, &err), -1);
+    assert_int_equal(mp_runlog_open(&log, dir, RELEASE_TERMS, &err), -1);
     printf("error: %s\n", err.msg);
     assert_non_null(strstr(err.msg, path));
     mp_runlog_close(&log);
@@ -355,7 +410,7 @@ static void test_open_errors_name_the_path(void **state) {
     snprintf(path, sizeof path, "%s/params.txt", dir);
     assert_int_equal(mkdir(path, 0755), 0);
     memset(&err, 0, sizeof err);
-    assert_int_equal(mp_runlog_open(&log, dir, &err), -1);
+    assert_int_equal(mp_runlog_open(&log, dir, RELEASE_TERMS, &err), -1);
     assert_non_null(strstr(err.msg, path));
     mp_runlog_close(&log);
 
@@ -364,7 +419,7 @@ static void test_open_errors_name_the_path(void **state) {
         snprintf(dir, sizeof dir, "%s/readonly", tmp);
         assert_int_equal(mkdir(dir, 0555), 0);
         memset(&err, 0, sizeof err);
-        assert_int_equal(mp_runlog_open(&log, dir, &err), -1);
+        assert_int_equal(mp_runlog_open(&log, dir, RELEASE_TERMS, &err), -1);
         assert_non_null(strstr(err.msg, dir));
         mp_runlog_close(&log);
         chmod(dir, 0755);
@@ -378,7 +433,7 @@ static void test_open_errors_name_the_path(void **state) {
 static void append_records(const char *dir, long first, int count) {
     mp_runlog log;
     mp_err err;
-    if (mp_runlog_open(&log, dir, &err) != 0) fail_msg("mp_runlog_open: %s", err.msg);
+    if (mp_runlog_open(&log, dir, RELEASE_TERMS, &err) != 0) fail_msg("mp_runlog_open: %s", err.msg);
     for (int i = 0; i < count; i++) {
         mp_record r = awkward_record(first + i);
         r.loss = 0.5 + i;
@@ -445,12 +500,12 @@ static void test_append_and_reopen(void **state) {
     free(csv);
     snprintf(path, sizeof path, "%s/params.txt", tmp);
     char *params = tu_read_file(path, NULL);
-    char wantp[4096], line[512];
+    char wantp[8192], line[MP_CONSOLE_LINE_MAX];
     wantp[0] = '\0';
     for (int i = 0; i < 4; i++) {
         mp_record r = awkward_record(1 + i);
         r.loss = 0.5 + i;
-        mp_format_console_line(&r, line, sizeof line);
+        mp_format_console_line(&r, RELEASE_TERMS, line, sizeof line);
         strcat(wantp, line);
         strcat(wantp, "\n");
     }
@@ -464,6 +519,115 @@ static void test_append_and_reopen(void **state) {
     free(tmp);
 }
 
+
+/* ---- reading back (--resume) ------------------------------------------------------ */
+
+static void assert_same_record(const mp_record *a, const mp_record *b) {
+    assert_int_equal(a->episode, b->episode);
+    double va[NDOUBLES], vb[NDOUBLES];
+    record_doubles(a, va);
+    record_doubles(b, vb);
+    for (int i = 0; i < NDOUBLES; i++)
+        if (!(isnan(va[i]) && isnan(vb[i])) && bits(va[i]) != bits(vb[i]))
+            fail_msg("episode %ld, value %d: %.17g read back as %.17g", a->episode, i, va[i], vb[i]);
+    assert_int_equal(a->skipped, b->skipped);
+    assert_true(fabs(a->seconds - b->seconds) <= 5e-7);
+}
+
+/* Rows written by mp_runlog_append read back with every field, skipped rows (with NaN
+ * losses and infinite gradients) included; params.txt is written anew in the form of
+ * the terms it is given. */
+static void test_read_back(void **state) {
+    (void)state;
+    char *tmp = tu_mkdtemp();
+    mp_runlog log;
+    mp_err err;
+    assert_int_equal(mp_runlog_open(&log, tmp, 0x3ffu, &err), 0);
+    mp_record want[7];
+    for (int i = 0; i < 7; i++) {
+        want[i] = awkward_record(i + 1);
+        want[i].theta[4] = -0.5 * i; /* short console lines */
+        if (want[i].skipped) {
+            want[i].loss = NAN;
+            want[i].grad[3] = INFINITY;
+        }
+        assert_int_equal(mp_runlog_append(&log, &want[i], &err), 0);
+    }
+    mp_runlog_close(&log);
+    mp_record *history = NULL;
+    long cap = 0, rows = 0;
+    if (mp_runlog_read(tmp, &history, &cap, &rows, &err) != 0) fail_msg("mp_runlog_read: %s", err.msg);
+    assert_int_equal(rows, 7);
+    int skipped = 0;
+    for (int i = 0; i < 7; i++) {
+        assert_same_record(&want[i], &history[i]);
+        skipped += history[i].skipped;
+    }
+    assert_int_equal(skipped, 2); /* episodes 3 and 6 */
+    /* params.txt from the rows, in the ten-theta form of the terms given */
+    assert_int_equal(mp_runlog_cut(tmp, history, 5, 0x9u, &err), 0);
+    char path[4300];
+    snprintf(path, sizeof path, "%s/params.txt", tmp);
+    char *params = tu_read_file(path, NULL);
+    assert_int_equal(tu_count_char(params, '\n'), 5);
+    char line[MP_CONSOLE_LINE_MAX];
+    mp_format_console_line(&history[0], 0x9u, line, sizeof line);
+    assert_int_equal(strncmp(params, line, strlen(line)), 0);
+    assert_non_null(strstr(line, "\tMetaParam_10: "));
+    free(params);
+    assert_int_equal(mp_runlog_cut(tmp, history, 5, RELEASE_TERMS, &err), 0);
+    params = tu_read_file(path, NULL);
+    assert_null(strstr(params, "MetaParam_6"));
+    assert_int_equal(tu_count_char(params, '\n'), 5);
+    free(params);
+    free(history);
+    tu_rmtree(tmp);
+    free(tmp);
+}
+
+/* A skipped column that is not 0 or 1, or missing, is a damaged row; metaplast 0.1's
+ * header is refused with the reason. */
+static void test_read_refusals(void **state) {
+    (void)state;
+    char *tmp = tu_mkdtemp(), path[4300], row[2048], text[8192];
+    snprintf(path, sizeof path, "%s/metrics.csv", tmp);
+    mp_record r = awkward_record(1), r2 = awkward_record(2);
+    r.theta[4] = r2.theta[4] = 0.25;
+    int n = mp_format_csv_row(&r, row, sizeof row);
+    char row2[2048];
+    mp_format_csv_row(&r2, row2, sizeof row2);
+    /* the skipped field of row 1: the second last */
+    char *last = strrchr(row, ','), *skip = last - 1;
+    assert_true(skip[-1] == ',' && (skip[0] == '0' || skip[0] == '1'));
+    const char *bad[] = {"2", "", "01", "x", "-0"};
+    for (size_t b = 0; b < sizeof bad / sizeof *bad; b++) {
+        snprintf(text, sizeof text, "%s%.*s%s%s%s", mp_csv_header, (int)(skip - row), row, bad[b], last, row2);
+        assert_int_equal(tu_write_text(path, text), 0);
+        mp_record *history = NULL;
+        long cap = 0, rows = 0;
+        mp_err err = {""};
+        assert_int_equal(mp_runlog_read(tmp, &history, &cap, &rows, &err), -1);
+        printf("  skipped '%s': %s\n", bad[b], err.msg);
+        assert_non_null(strstr(err.msg, "row 1 is damaged"));
+        free(history);
+    }
+    (void)n;
+    /* metaplast 0.1's 25 columns */
+    snprintf(text, sizeof text, "%s1,2.5,0.2,0.001,0,0,0,0,1,1,1,1,1,0,1,1,1,1,0,0.1,0,0,0,0,0.01\n",
+             mp_csv_header_before_pool);
+    assert_int_equal(tu_write_text(path, text), 0);
+    mp_record *history = NULL;
+    long cap = 0, rows = 0;
+    mp_err err = {""};
+    assert_int_equal(mp_runlog_read(tmp, &history, &cap, &rows, &err), -1);
+    printf("  metaplast 0.1's header: %s\n", err.msg);
+    assert_non_null(strstr(err.msg, path));
+    assert_non_null(strstr(err.msg, "before the rule pool"));
+    free(history);
+    tu_rmtree(tmp);
+    free(tmp);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_header),
@@ -471,6 +635,9 @@ int main(void) {
         cmocka_unit_test(test_row_decimal_point_under_comma_locale),
         cmocka_unit_test(test_row_small_buffer),
         cmocka_unit_test(test_console_line),
+        cmocka_unit_test(test_console_line_pool),
+        cmocka_unit_test(test_read_back),
+        cmocka_unit_test(test_read_refusals),
         cmocka_unit_test(test_open_errors_name_the_path),
         cmocka_unit_test(test_append_and_reopen),
     };

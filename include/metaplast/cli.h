@@ -25,13 +25,14 @@ typedef struct {
     double a;                      /* --a (1e-3) */
     char res[MP_PATH_MAX];         /* --res (results) */
     int avg_window;                /* --avg_window (10) */
-    int vec[MP_MAX_VEC];           /* --vec (empty): rule-pool indices */
+    int vec[MP_MAX_VEC];           /* --vec (empty): rule-pool indices, explicit (`all` is expanded) */
     int nvec;
     int fbk_sym;                   /* --fbk: 0 = fix (default), 1 = sym */
     /* ours */
     char data_dir[MP_PATH_MAX];    /* --data_dir (data) */
     int plot_every;                /* --plot_every (0: plots only at the end) */
     int threads;                   /* --threads (2): 1, or 2 with a worker thread */
+    int diverge_skip;              /* --diverge: 0 = stop (default), 1 = skip */
     int gradcheck;                 /* --gradcheck */
     char resume[MP_PATH_MAX];      /* --resume RUN_DIR ('' = new run) */
 } mp_config;
@@ -49,9 +50,13 @@ int mp_cli_parse(int argc, char **argv, mp_config *cfg, FILE *out, FILE *err);
 /* --resume: out = the stored flags (from the run's args.txt) with the command line
  * applied on top. A flag that would change a number (any but those the flag table marks
  * resumable: --episodes, --gpu_mode, --avg_window, --plot_every, --data_dir, --threads,
- * --resume) and differs from the stored value is an error naming it and both values.
- * Returns 0 or -1. */
+ * --diverge, --resume) and differs from the stored value is an error naming it and both
+ * values. Returns 0 or -1. */
 int mp_config_for_resume(int argc, char **argv, const mp_config *stored, mp_config *out, mp_err *err);
+
+/* The mask of the terms in use (bit k = term k of the rule pool): the pseudo-gradient
+ * and every --vec entry, as the model's mp_rule_mask gives it. */
+unsigned mp_config_terms(const mp_config *cfg);
 
 /* The data a run of cfg needs: --database, --data_dir, --dim, --M and K + Q. */
 mp_data_request mp_config_data_request(const mp_config *cfg);

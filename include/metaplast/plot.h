@@ -9,7 +9,9 @@
 const char *mp_plot_file(int i);
 
 /* Writes meta_accuracy.png, meta_loss.png, meta_angle.png, meta_params.png into run_dir
- * from the first n records. */
-int mp_plot_all(const char *run_dir, const mp_record *rec, int n, int avg_window, mp_err *err);
+ * from the first n records. terms: the mask of the terms in use (mp_config_terms);
+ * meta_params.png shows their thetas (and no other), each named "theta_k <term name>"
+ * and drawn in palette colour k whatever else is on. */
+int mp_plot_all(const char *run_dir, const mp_record *rec, int n, int avg_window, unsigned terms, mp_err *err);
 
 #endif

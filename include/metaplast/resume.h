@@ -27,6 +27,11 @@ typedef struct {
 int mp_resume_prepare(const mp_config *cfg, const mp_dataset *ds, const char *binding, mp_resume *r, FILE *note,
                       mp_err *err);
 
+/* Before anything else of --resume: refuses (-1, with a message naming the file and
+ * MP_BEFORE_POOL_WHY) a run directory written by metaplast 0.1 (5 thetas), told by
+ * metrics.csv's header, the checkpoint's version or args.txt's version line. */
+int mp_resume_check_format(const char *run_dir, mp_err *err);
+
 /* 1 when run_dir holds the four plots. */
 int mp_resume_has_plots(const char *run_dir);
 

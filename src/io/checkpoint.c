@@ -72,15 +72,22 @@ int mp_checkpoint_decode(const uint8_t *bytes, size_t n, const char *name, mp_ch
     if (n < sizeof magic + 8) return mp_errf(err, "%s: damaged checkpoint: truncated to %zu bytes", name, n);
     const uint8_t *p = bytes + sizeof magic;
     uint32_t version = get_u32(&p), length = get_u32(&p);
-    if (version != MP_CHECKPOINT_VERSION && version != 1)
-        return mp_errf(err, "%s: checkpoint version %u, this metaplast reads versions 1 and %d", name, version,
+    if (version == 1 || version == 2) {
+        /* metaplast 0.1's layouts: 5 thetas, version 1 without the binding */
+        size_t old_payload = 8 + 5 * 8 * 3 + 8 + 4 * 8 + (version == 2 ? MP_CHECKPOINT_BINDING : 0);
+        const uint8_t *q = bytes + n - 4;
+        if (length != old_payload || n != 8 + 4 + 4 + old_payload + 4 || get_u32(&q) != crc_of(bytes, n - 4))
+            return mp_errf(err, "%s: damaged checkpoint: version %u (metaplast 0.1) but not its layout", name,
+                           version);
+        return mp_errf(err, "%s: checkpoint version %u, %s", name, version, MP_BEFORE_POOL_WHY);
+    }
+    if (version != MP_CHECKPOINT_VERSION)
+        return mp_errf(err, "%s: checkpoint version %u, this metaplast reads version %d", name, version,
                        MP_CHECKPOINT_VERSION);
-    /* version 1 (metaplast 0.1 before the binding) is version 2 without its last field */
-    size_t payload = version == 1 ? MP_CHECKPOINT_PAYLOAD - MP_CHECKPOINT_BINDING : MP_CHECKPOINT_PAYLOAD;
-    size_t size = version == 1 ? MP_CHECKPOINT_SIZE - MP_CHECKPOINT_BINDING : MP_CHECKPOINT_SIZE;
-    if (length != payload || n != size)
-        return mp_errf(err, "%s: damaged checkpoint: %s%zu bytes, expected %zu", name,
-                       n > size ? "more than " : "", n > size ? n - 1 : n, size);
+    if (length != MP_CHECKPOINT_PAYLOAD || n != MP_CHECKPOINT_SIZE)
+        return mp_errf(err, "%s: damaged checkpoint: %s%zu bytes, expected %d", name,
+                       n > MP_CHECKPOINT_SIZE ? "more than " : "", n > MP_CHECKPOINT_SIZE ? n - 1 : n,
+                       MP_CHECKPOINT_SIZE);
     const uint8_t *end = bytes + n - 4, *q = end;
     if (get_u32(&q) != crc_of(bytes, (size_t)(end - bytes)))
         return mp_errf(err, "%s: damaged checkpoint: checksum mismatch", name);
@@ -91,19 +98,23 @@ int mp_checkpoint_decode(const uint8_t *bytes, size_t n, const char *name, mp_ch
     for (int k = 0; k < MP_THETAS; k++) c.adam_v[k] = get_f64(&p);
     c.adam_step = (long)get_u64(&p);
     for (int i = 0; i < 4; i++) c.rng.s[i] = get_u64(&p);
-    memset(c.binding, 0, sizeof c.binding);
-    if (version != 1) {
-        memcpy(c.binding, p, MP_CHECKPOINT_BINDING);
-        size_t len = strnlen(c.binding, MP_CHECKPOINT_BINDING);
-        for (size_t i = len; i < MP_CHECKPOINT_BINDING; i++)
-            if (c.binding[i] != '\0') len = MP_CHECKPOINT_BINDING;
-        if (len == MP_CHECKPOINT_BINDING)
-            return mp_errf(err, "%s: damaged checkpoint: its run binding is not a NUL-padded text", name);
-    }
-    if (c.episode < 0 || c.adam_step != c.episode)
+    memcpy(c.binding, p, MP_CHECKPOINT_BINDING);
+    size_t len = strnlen(c.binding, MP_CHECKPOINT_BINDING);
+    for (size_t i = len; i < MP_CHECKPOINT_BINDING; i++)
+        if (c.binding[i] != '\0') len = MP_CHECKPOINT_BINDING;
+    if (len == MP_CHECKPOINT_BINDING)
+        return mp_errf(err, "%s: damaged checkpoint: its run binding is not a NUL-padded text", name);
+    /* every episode takes one Adam step, but one skipped by --diverge skip */
+    if (c.episode < 0 || c.adam_step < 0 || c.adam_step > c.episode)
         return mp_errf(err, "%s: damaged checkpoint: %ld episodes but %ld Adam steps", name, c.episode, c.adam_step);
     *ck = c;
     return 0;
+}
+
+unsigned mp_checkpoint_peek_version(const uint8_t *bytes, size_t n) {
+    if (n < sizeof magic + 4 || memcmp(bytes, magic, sizeof magic) != 0) return 0;
+    const uint8_t *p = bytes + sizeof magic;
+    return get_u32(&p);
 }
 
 int mp_checkpoint_save(const char *run_dir, const mp_checkpoint *ck, int durable, mp_err *err) {

@@ -50,6 +50,7 @@ typedef struct {
 #define FIELD(m) .offset = offsetof(mp_config, m), .size = sizeof(((mp_config *)0)->m)
 
 static const char *const fbk_names[] = {"fix", "sym", NULL};
+static const char *const diverge_names[] = {"stop", "skip", NULL};
 static const char *const switch_names[] = {"False", "True", NULL}; /* as args.txt spells them */
 
 static const flag flags[] = {
@@ -79,14 +80,14 @@ static const flag flags[] = {
     {"lr_meta", K_DOUBLE, FIELD(lr_meta), .def = "1e-3", .metavar = "X", .bound = ABOVE_ZERO,
      .help = "learning rate of Adam on theta"},
     {"a", K_DOUBLE, FIELD(a), .def = "1e-3", .metavar = "X", .bound = ANY_FINITE,
-     .help = "initial pseudo-gradient coefficient: theta starts at (a, 0, 0, 0, 0)"},
+     .help = "initial pseudo-gradient coefficient: theta starts at (a, 0, ..., 0)"},
     {"res", K_STRING, FIELD(res), .def = "results", .metavar = "DIR", .nonempty = 1,
      .help = "results root: each run gets <res>/<test_name>/<YYYY-mm-dd_HH-MM-SS>_<n>/"},
     {"avg_window", K_INT, FIELD(avg_window), .def = "10", .metavar = "N", .min = 1, .max = MAX_COUNT,
      .resumable = 1, .help = "episodes in the moving average of the accuracy, loss and angle plots"},
     {"vec", K_VEC, FIELD(vec), .def = "[]", .metavar = "[N ...]",
      .help = "plasticity terms added to the pseudo-gradient term (theta0), zero or more\n"
-             "      values, e.g. `--vec 1 2`"},
+             "      values, e.g. `--vec 1 2`; `--vec all` is the whole pool (args.txt lists it)"},
     {"fbk", K_CHOICE, FIELD(fbk_sym), .def = "fix", .metavar = "fix|sym", .choices = fbk_names,
      .help = "feedback pathway: fix = fixed random matrices B (feedback alignment),\n"
              "      sym = B is the current forward weights W (backprop)"},
@@ -97,6 +98,13 @@ static const flag flags[] = {
     {"threads", K_INT, FIELD(threads), .def = "2", .metavar = "N", .min = 1, .max = 2, .ours = 1,
      .resumable = 1, .help = "threads: 2 shares the input layer's matrix products with a second core (used\n"
              "      only when the process may run on 2 CPUs); the numbers are the same with 1"},
+    {"diverge", K_CHOICE, FIELD(diverge_skip), .def = "stop", .metavar = "stop|skip", .choices = diverge_names,
+     .ours = 1, .resumable = 1,
+     .help = "an episode whose loss, weights, meta-gradient or Adam step is not finite:\n"
+             "      stop = the run stops there (exit 1); skip = it takes no Adam step, is marked\n"
+             "      in metrics.csv (skipped = 1) and on stderr, and the run goes on, until\n"
+             "      10 in a row stop it (exit 1). It decides only what happens at a divergence\n"
+             "      to come, so --resume may change it"},
     {"gradcheck", K_SWITCH, FIELD(gradcheck), .def = "False", .metavar = "", .choices = switch_names,
      .ours = 1,
      .help = "compare the first episode's analytic meta-gradient with central finite\n"
@@ -147,21 +155,23 @@ static void describe_range(const flag *f, char *buf, size_t cap) {
             snprintf(buf, cap, "must not be empty");
         }
         break;
-    case K_VEC:
-        n += snprintf(buf, cap, "each at most once, from the rule pool:");
-        for (int k = 0, first = 1; k < MP_RULE_COUNT && n < cap; k++)
-            if (mp_rule_is_selectable(k)) {
-                n += snprintf(buf + n, cap - n, "%s %d = %s (theta%d)", first ? "" : ",", k, mp_rule_name(k), k);
-                first = 0;
-            }
+    case K_VEC: {
+        int first = -1, last = -1;
+        for (int k = 0; k < MP_RULE_COUNT; k++)
+            if (mp_rule_is_selectable(k)) last = k, first = first < 0 ? k : first;
+        n += snprintf(buf, cap, "from the rule pool, %d to %d, each at most once, or all (= %d to %d):", first, last,
+                      first, last);
+        for (int k = first; k >= 0 && k <= last && n < cap; k++)
+            if (mp_rule_is_selectable(k)) n += snprintf(buf + n, cap - n, "%s %d = %s", k == first ? "" : ",", k, mp_rule_name(k));
         break;
+    }
     case K_SWITCH:
         break;
     }
 }
 
 static int out_of_range(const flag *f, const char *text, mp_err *err) {
-    char range[256];
+    char range[512];
     describe_range(f, range, sizeof range);
     int numeric = f->kind == K_INT || f->kind == K_LONG || f->kind == K_LLONG || f->kind == K_DOUBLE;
     return mp_errf(err, "--%s: '%s' is %s (%s)", f->name, text, numeric ? "out of range" : "not valid", range);
@@ -186,16 +196,29 @@ static void vec_clear(mp_config *cfg) {
 }
 
 static int vec_append(const flag *f, const char *text, mp_config *cfg, mp_err *err) {
-    long long v;
-    if (parse_integer(f, text, &v, err)) return -1;
-    if (v < 0 || v >= MP_RULE_COUNT || !mp_rule_is_selectable((int)v)) return out_of_range(f, text, err);
+    if (strcmp(text, "all") == 0) { /* the whole pool, in order */
+        for (int k = 0; k < MP_RULE_COUNT; k++) {
+            char index[16];
+            snprintf(index, sizeof index, "%d", k);
+            if (mp_rule_is_selectable(k) && vec_append(f, index, cfg, err)) return -1;
+        }
+        return 0;
+    }
+    char range[512], *end;
+    describe_range(f, range, sizeof range);
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (end == text || *end || isspace((unsigned char)text[0]))
+        return mp_errf(err, "--vec: '%s' is not an integer (%s)", text, range);
+    if (errno == ERANGE || v < 0 || v >= MP_RULE_COUNT || !mp_rule_is_selectable((int)v))
+        return out_of_range(f, text, err);
     for (int i = 0; i < cfg->nvec; i++)
-        if (cfg->vec[i] == v) return mp_errf(err, "--vec: %lld is given twice", v);
+        if (cfg->vec[i] == v) return mp_errf(err, "--vec: %lld is given twice (%s)", v, range);
     cfg->vec[cfg->nvec++] = (int)v;
     return 0;
 }
 
-/* Appends the entries of a list: "1 2", "1,2", "[1, 2]", "[]" or "". */
+/* Appends the entries of a list: "1 2", "1,2", "[1, 2]", "[]", "" or "all". */
 static int vec_append_list(const flag *f, const char *text, mp_config *cfg, mp_err *err) {
     size_t n = strlen(text);
     if (n >= 2 && text[0] == '[' && text[n - 1] == ']') { /* args.txt's form */
@@ -232,7 +255,7 @@ static int set_value(const flag *f, const char *text, mp_config *cfg, mp_err *er
     case K_INT:
     case K_LONG:
     case K_LLONG: {
-        long long v;
+        long long v = 0;
         if (parse_integer(f, text, &v, err)) return -1;
         if (v < f->min || v > f->max) return out_of_range(f, text, err);
         if (f->kind == K_INT) *(int *)p = (int)v;
@@ -306,7 +329,7 @@ static void print_help(FILE *out) {
         const flag *f = &flags[i];
         if (i == 0 || f->ours != flags[i - 1].ours)
             fprintf(out, "\n%s\n", f->ours ? "Added by metaplast:" : "Flags of the release:");
-        char range[256];
+        char range[512];
         describe_range(f, range, sizeof range);
         fprintf(out, "  --%s%s%s\n      %s\n", f->name, *f->metavar ? " " : "", f->metavar, f->help);
         if (f->kind == K_SWITCH)
@@ -456,6 +479,8 @@ int mp_config_read_args(const char *path, mp_config *cfg, mp_err *err) {
     fclose(f);
     return rc;
 }
+
+unsigned mp_config_terms(const mp_config *cfg) { return mp_rule_mask(cfg->vec, cfg->nvec); }
 
 mp_data_request mp_config_data_request(const mp_config *cfg) {
     return (mp_data_request){cfg->database, cfg->data_dir, cfg->dim, cfg->M, cfg->K + cfg->Q};

@@ -81,13 +81,6 @@ static int check_args(const char *run_dir, const mp_dataset *ds, const char *bin
     return 0;
 }
 
-/* A row whose episode can be continued from: its loss, theta and gradient finite. */
-static int finite_row(const mp_record *r) {
-    int ok = isfinite(r->loss);
-    for (int k = 0; k < MP_THETAS; k++) ok &= isfinite(r->theta[k]) && isfinite(r->grad[k]);
-    return ok;
-}
-
 /* Two states the same bit for bit (the binding aside). */
 static int same_state(const mp_checkpoint *a, const mp_checkpoint *b) {
     return a->episode == b->episode && a->adam_step == b->adam_step &&
@@ -121,9 +114,9 @@ int mp_resume_prepare(const mp_config *cfg, const mp_dataset *ds, const char *bi
             fprintf(note, "metaplast: --resume %s: written by an older metaplast: its flags and data cannot be "
                     "checked against the run's\n", run_dir);
     }
-    /* rows of a diverged episode (kept for the record) end what can be continued from */
-    long usable = 0;
-    while (usable < r->rows && finite_row(&r->history[usable])) usable++;
+    /* the row of an episode that diverged and stopped the run (--diverge stop; kept for the
+     * record) ends what can be continued from; skipped rows (--diverge skip) do not */
+    long usable = mp_trainer_usable_rows(cfg, r->history, r->rows);
     char why[512];
     mp_checkpoint rebuilt;
     if (have_ck && r->state.episode <= usable) {
@@ -163,6 +156,39 @@ int mp_resume_prepare(const mp_config *cfg, const mp_dataset *ds, const char *bi
     }
     r->complete = cfg->episodes == r->n;
     return MP_EXIT_OK;
+}
+
+int mp_resume_check_format(const char *run_dir, mp_err *err) {
+    char path[MP_PATH_MAX + 32];
+    /* metrics.csv's header */
+    snprintf(path, sizeof path, "%s/metrics.csv", run_dir);
+    struct stat st;
+    if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+        FILE *f = mp_fopen_regular(path, "r", NULL);
+        char line[1024];
+        int old = f && fgets(line, sizeof line, f) && strcmp(line, mp_csv_header_before_pool) == 0;
+        if (f) fclose(f);
+        if (old) return mp_errf(err, "%s: %s", path, MP_BEFORE_POOL_WHY);
+    }
+    /* the checkpoint's version */
+    snprintf(path, sizeof path, "%s/%s", run_dir, MP_CHECKPOINT_FILE);
+    if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+        FILE *f = mp_fopen_regular(path, "rb", NULL);
+        uint8_t head[16];
+        size_t got = f ? fread(head, 1, sizeof head, f) : 0;
+        if (f) fclose(f);
+        unsigned version = mp_checkpoint_peek_version(head, got);
+        if (version == 1 || version == 2)
+            return mp_errf(err, "%s: checkpoint version %u, %s", path, version, MP_BEFORE_POOL_WHY);
+    }
+    /* args.txt's version line (a run killed before its first row has nothing else) */
+    snprintf(path, sizeof path, "%s/args.txt", run_dir);
+    char version[64];
+    if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+        args_value(path, "version", version, sizeof version, NULL) == 0 && strncmp(version, "0.1", 3) == 0 &&
+        (version[3] == '\0' || version[3] == '.'))
+        return mp_errf(err, "%s: version %s, %s", path, version, MP_BEFORE_POOL_WHY);
+    return 0;
 }
 
 int mp_resume_has_plots(const char *run_dir) {

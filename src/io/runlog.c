@@ -9,7 +9,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+_Static_assert(MP_THETAS == 10, "the header below names theta_0..theta_9 and grad_0..grad_9");
 const char mp_csv_header[] =
+    "episode,loss,accuracy,theta_0,theta_1,theta_2,theta_3,theta_4,theta_5,theta_6,theta_7,theta_8,theta_9,"
+    "E1_1,E1_2,E1_3,E1_4,E1_5,angle_0,angle_1,angle_2,angle_3,angle_4,angle_5,"
+    "grad_0,grad_1,grad_2,grad_3,grad_4,grad_5,grad_6,grad_7,grad_8,grad_9,skipped,seconds\n";
+
+const char mp_csv_header_before_pool[] =
     "episode,loss,accuracy,theta_0,theta_1,theta_2,theta_3,theta_4,E1_1,E1_2,E1_3,E1_4,E1_5,"
     "angle_0,angle_1,angle_2,angle_3,angle_4,angle_5,grad_0,grad_1,grad_2,grad_3,grad_4,seconds\n";
 
@@ -25,20 +31,25 @@ static void c_locale_end(locale_t previous) {
     if (previous) uselocale(previous);
 }
 
-void mp_format_console_line(const mp_record *r, char *buf, size_t cap) {
-    locale_t previous = c_locale_begin();
-    snprintf(buf, cap,
-             "Train Episode: %ld\tLoss: %.6f\tAccuracy: %.3f\tMetaParam_1: %.6f\tMetaParam_2: %.6f\t"
-             "MetaParam_3: %.6f\tMetaParam_4: %.6f\tMetaParam_5: %.6f",
-             r->episode, r->loss, r->accuracy, r->theta[0], r->theta[1], r->theta[2], r->theta[3], r->theta[4]);
-    c_locale_end(previous);
-}
-
 /* Appends to buf[*n..cap) like snprintf, never past cap; *n counts what the whole
  * text needs, as snprintf's return value does. */
 static void append(char *buf, size_t cap, int *n, const char *fmt, double v) {
     size_t at = (size_t)*n < cap ? (size_t)*n : cap;
     *n += snprintf(buf + at, cap - at, fmt, v);
+}
+
+void mp_format_console_line(const mp_record *r, unsigned terms, char *buf, size_t cap) {
+    if (cap == 0) return;
+    locale_t previous = c_locale_begin();
+    /* the release printed its five thetas as MetaParam_1..5; beyond its terms, all ten */
+    int shown = (terms & ~MP_RELEASE_TERMS) ? MP_THETAS : MP_RELEASE_THETAS;
+    int n = snprintf(buf, cap, "Train Episode: %ld\tLoss: %.6f\tAccuracy: %.3f", r->episode, r->loss, r->accuracy);
+    for (int k = 0; k < shown; k++) {
+        char fmt[48];
+        snprintf(fmt, sizeof fmt, "\tMetaParam_%d: %%.6f", k + 1);
+        append(buf, cap, &n, fmt, r->theta[k]);
+    }
+    c_locale_end(previous);
 }
 
 int mp_format_csv_row(const mp_record *r, char *buf, size_t cap) {
@@ -51,6 +62,7 @@ int mp_format_csv_row(const mp_record *r, char *buf, size_t cap) {
     const int counts[] = {MP_THETAS, MP_LAYERS, MP_LAYERS + 1, MP_THETAS};
     for (int c = 0; c < 4; c++)
         for (int i = 0; i < counts[c]; i++) append(buf, cap, &n, ",%.17g", cols[c][i]);
+    append(buf, cap, &n, ",%.0f", r->skipped ? 1.0 : 0.0);
     append(buf, cap, &n, ",%.6f\n", r->seconds);
     c_locale_end(previous);
     return n;
@@ -75,7 +87,8 @@ static int open_append(const char *path, mp_err *err) {
     return fd;
 }
 
-int mp_runlog_open(mp_runlog *log, const char *run_dir, mp_err *err) {
+int mp_runlog_open(mp_runlog *log, const char *run_dir, unsigned terms, mp_err *err) {
+    log->terms = terms;
     snprintf(log->csv_path, sizeof log->csv_path, "%s/metrics.csv", run_dir);
     snprintf(log->params_path, sizeof log->params_path, "%s/params.txt", run_dir);
     log->csv_fd = log->params_fd = -1;
@@ -89,10 +102,10 @@ int mp_runlog_open(mp_runlog *log, const char *run_dir, mp_err *err) {
 }
 
 int mp_runlog_append(mp_runlog *log, const mp_record *rec, mp_err *err) {
-    char row[2048];
+    char row[MP_CONSOLE_LINE_MAX + 2];
     int n = mp_format_csv_row(rec, row, sizeof row);
     if (write_all(log->csv_fd, row, (size_t)n, log->csv_path, err) != 0) return -1;
-    mp_format_console_line(rec, row, sizeof row - 1);
+    mp_format_console_line(rec, log->terms, row, sizeof row - 1);
     strcat(row, "\n");
     return write_all(log->params_fd, row, strlen(row), log->params_path, err);
 }
@@ -120,6 +133,10 @@ static int parse_csv_row(char *line, mp_record *r) {
             arrays[a][i] = strtod(p = end + 1, &end);
             if (end == p || *end != ',') return -1;
         }
+    p = end + 1; /* skipped: 0 or 1, nothing else */
+    if ((p[0] != '0' && p[0] != '1') || p[1] != ',') return -1;
+    r->skipped = p[0] == '1';
+    end = p + 1;
     r->seconds = strtod(p = end + 1, &end);
     return end == p || *end != '\n' ? -1 : 0;
 }
@@ -153,7 +170,9 @@ int mp_runlog_read(const char *run_dir, mp_record **history, long *cap, long *ro
     size_t line_cap = 0;
     int rc = 0;
     ssize_t len = getline(&line, &line_cap, f);
-    if (len > 0 && line[len - 1] == '\n' && strcmp(line, mp_csv_header) != 0)
+    if (len > 0 && line[len - 1] == '\n' && strcmp(line, mp_csv_header_before_pool) == 0)
+        rc = mp_errf(err, "%s: %s", path, MP_BEFORE_POOL_WHY);
+    else if (len > 0 && line[len - 1] == '\n' && strcmp(line, mp_csv_header) != 0)
         rc = mp_errf(err, "%s: the first line is not metaplast's header row", path);
     else if (len > 0 && line[len - 1] == '\n')
         while ((len = getline(&line, &line_cap, f)) > 0) {
@@ -205,7 +224,7 @@ static int keep_lines(const char *path, int skip, long lines, mp_err *err) {
     return rc;
 }
 
-int mp_runlog_cut(const char *run_dir, const mp_record *history, long n, mp_err *err) {
+int mp_runlog_cut(const char *run_dir, const mp_record *history, long n, unsigned terms, mp_err *err) {
     char csv[4200], params[4200];
     snprintf(csv, sizeof csv, "%s/metrics.csv", run_dir);
     snprintf(params, sizeof params, "%s/params.txt", run_dir);
@@ -220,8 +239,8 @@ int mp_runlog_cut(const char *run_dir, const mp_record *history, long n, mp_err 
     size_t cap = (size_t)(n > 0 ? n : 1) * 256, len = 0;
     char *text = mp_malloc(cap);
     for (long i = 0; i < n; i++) {
-        char line[512];
-        mp_format_console_line(&history[i], line, sizeof line);
+        char line[MP_CONSOLE_LINE_MAX];
+        mp_format_console_line(&history[i], terms, line, sizeof line);
         size_t l = strlen(line);
         if (len + l + 2 > cap) {
             cap = 2 * cap + l + 2;

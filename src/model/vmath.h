@@ -21,7 +21,7 @@ static inline double vm_log1p_unit(double t) { return log1p(t); }
 
 /* 2^k for integer k in [-126, 127], built from its exponent bits. */
 static inline float vm_pow2i(int32_t k) {
-    int32_t bits = (k + 127) << 23;
+    uint32_t bits = (uint32_t)(k + 127) << 23;
     float f;
     memcpy(&f, &bits, sizeof f);
     return f;
@@ -32,7 +32,10 @@ static inline float vm_pow2i(int32_t k) {
  * down to the subnormals and up to the overflow are right. */
 static inline float vm_exp(float x) {
     const float shifter = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
-    x = x < -104.0f ? -104.0f : x > 89.0f ? 89.0f : x;
+    const float in = x;
+    /* fmaxf/fminf return the other operand for a NaN: k stays an integer (a NaN converted
+     * to int is undefined), and the NaN comes back through the select at the end */
+    x = fminf(fmaxf(x, -104.0f), 89.0f);
     float kf = (x * 1.44269504f + shifter) - shifter;
     float r = x - kf * 0.693145751953125f; /* ln 2 in two parts: the first is exact in k * */
     r = r - kf * 1.42860677e-06f;
@@ -40,7 +43,8 @@ static inline float vm_exp(float x) {
     p = 1.0f / 24 + r * (1.0f / 120 + r * p);
     p = 1 + r * (1 + r * (1.0f / 2 + r * (1.0f / 6 + r * p)));
     int32_t k = (int32_t)kf, k1 = k / 2;
-    return p * vm_pow2i(k1) * vm_pow2i(k - k1);
+    float e = p * vm_pow2i(k1) * vm_pow2i(k - k1);
+    return in != in ? in : e;
 }
 
 /* e^x - 1: near 0 its own Taylor polynomial (exp(x) - 1 would cancel), else exp - 1. */

@@ -3,6 +3,8 @@
 #ifndef METAPLAST_PLOT_FIGURE_H
 #define METAPLAST_PLOT_FIGURE_H
 
+#include <stddef.h>
+
 #include "plot/raster.h"
 
 /* Moving average over `window` episodes at the window's centre, as the release draws it:
@@ -16,12 +18,14 @@ int mp_moving_average(const double *v, int n, int window, double *out_x, double 
 
 /* ---- the generic figure the four are made from ----------------------------------- */
 
-enum { MP_FIGURE_W = 960, MP_FIGURE_H = 720, MP_FIGURE_MAX_SERIES = 6 };
+/* Up to ten series: every theta of the rule pool in one figure. */
+enum { MP_FIGURE_W = 960, MP_FIGURE_H = 720, MP_FIGURE_MAX_SERIES = 10 };
 
 typedef struct {
-    const char *name;          /* legend entry, e.g. "theta_0" */
+    const char *name;          /* legend entry, e.g. "theta_1 eHebb" */
     const double *x, *y;       /* n points; a NaN y breaks the line, one point is a dot */
     int n;
+    int color;                 /* its palette entry (mp_series_color); 0: the series' position */
 } mp_series;
 
 typedef struct {
@@ -43,12 +47,16 @@ typedef struct {
 } mp_plot_area;
 
 /* Draws fig on c (white, meant to be MP_FIGURE_W x MP_FIGURE_H) and says where its plot
- * area is (area may be NULL). */
+ * area is (area may be NULL). The legend is one row above the plot area when it fits,
+ * else a grid of aligned columns, as many rows as it needs (the plot area starts lower). */
 void mp_figure_draw(mp_canvas *c, const mp_figure *fig, mp_plot_area *area);
 /* The pixel coordinate of data x / y in the plot area. */
 double mp_plot_x(const mp_plot_area *a, double x);
 double mp_plot_y(const mp_plot_area *a, double y);
-/* The colour of the figure's i-th series. */
+/* The legend entry of theta_k in meta_params.png: "theta_k <mp_rule_name(k)>"
+ * ("theta_k" alone for an index the pool does not name). */
+void mp_theta_legend_name(int k, char *buf, size_t cap);
+/* Palette entry i (of MP_FIGURE_MAX_SERIES distinct colours: matplotlib's tab10). */
 mp_rgb mp_series_color(int i);
 
 #endif

@@ -1,6 +1,7 @@
 /* The release's four figures: one generic figure routine (mp_figure_draw) fed by a
  * small description per figure (the table in mp_plot_all). */
 #include "metaplast/plot.h"
+#include "model/rules.h"
 #include "plot/figure.h"
 
 #include <float.h>
@@ -31,9 +32,10 @@ static const mp_rgb INK = {34, 34, 34};
 static const mp_rgb SOFT_INK = {110, 110, 110};
 static const mp_rgb GRID = {232, 232, 232};
 static const mp_rgb REF_GREY = {128, 128, 128};
-/* matplotlib's first colours: distinct, and what readers of the release's figures know */
+/* matplotlib's tab10: distinct, and what readers of the release's figures know */
 static const mp_rgb PALETTE[MP_FIGURE_MAX_SERIES] = {
-    {31, 119, 180}, {255, 127, 14}, {44, 160, 44}, {214, 39, 40}, {148, 103, 189}, {140, 86, 75},
+    {31, 119, 180}, {255, 127, 14}, {44, 160, 44},   {214, 39, 40},  {148, 103, 189},
+    {140, 86, 75},  {227, 119, 194}, {127, 127, 127}, {188, 189, 34}, {23, 190, 207},
 };
 
 /* Layout in pixels; the left margin also depends on the widest y tick label. */
@@ -45,6 +47,7 @@ enum {
     TICK_LEN = 6, TICK_GAP = 6, LABEL_GAP = 12,
     FRAME = 2,              /* frame and tick thickness */
     LEGEND_SAMPLE = 30, LEGEND_TEXT_GAP = 8, LEGEND_SPACING = 30,
+    LEGEND_ROW = 26,        /* between the rows of a legend in a grid */
     Y_TICKS = 6, X_TICKS = 7,
 };
 static const double CURVE_WIDTH = 2.0, DOT_RADIUS = 5, REF_WIDTH = 2.0, REF_DASH = 10,
@@ -55,6 +58,9 @@ static const double FAR_PX = 1e6;
 mp_rgb mp_series_color(int i) {
     return PALETTE[((i % MP_FIGURE_MAX_SERIES) + MP_FIGURE_MAX_SERIES) % MP_FIGURE_MAX_SERIES];
 }
+
+/* The palette entry of series s: its own, or its position. */
+static int series_color(const mp_figure *fig, int s) { return fig->series[s].color ? fig->series[s].color : s; }
 
 static double clamp_px(double p) { return p < -FAR_PX ? -FAR_PX : p > FAR_PX ? FAR_PX : p; }
 
@@ -148,26 +154,58 @@ static void draw_text(mp_canvas *c, int x, int y, const char *s, mp_text_style s
     mp_draw_text(c, x, y, s, &st);
 }
 
-static void draw_legend(mp_canvas *c, const mp_figure *fig, const mp_plot_area *a) {
-    int has_ref = !isnan(fig->ref_y);
+/* Where the legend's entries go: one row of natural widths centred over the plot area
+ * when they fit in its width (the release's figures), else a grid of `cols` aligned
+ * columns of the widest entry's width, filled row by row, centred on the canvas and as
+ * wide as it is (less the margins). */
+typedef struct {
+    int entries, rows, cols, col_width;
+    int one_row_width;
+} legend_layout;
+
+static const char *legend_name(const mp_figure *fig, int s, char *ref_name, size_t cap) {
+    if (s < fig->nseries) return fig->series[s].name;
+    snprintf(ref_name, cap, "%g", fig->ref_y);
+    return ref_name;
+}
+
+static int entry_width(const char *name) { return LEGEND_SAMPLE + LEGEND_TEXT_GAP + mp_text_width(name, TEXT_SCALE); }
+
+static legend_layout layout_legend(const mp_figure *fig, int width, int grid_width) {
+    legend_layout L = {fig->nseries + !isnan(fig->ref_y), 1, 0, 0, 0};
     char ref_name[64];
-    snprintf(ref_name, sizeof ref_name, "%g", fig->ref_y);
-    int entries = fig->nseries + has_ref, total = 0;
-    for (int s = 0; s < entries; s++) {
-        const char *name = s < fig->nseries ? fig->series[s].name : ref_name;
-        total += LEGEND_SAMPLE + LEGEND_TEXT_GAP + mp_text_width(name, TEXT_SCALE) + (s ? LEGEND_SPACING : 0);
+    for (int s = 0; s < L.entries; s++) {
+        int w = entry_width(legend_name(fig, s, ref_name, sizeof ref_name));
+        L.one_row_width += w + (s ? LEGEND_SPACING : 0);
+        if (w > L.col_width) L.col_width = w;
     }
-    int x = (a->left + a->right - total) / 2, y = LEGEND_MIDDLE;
-    for (int s = 0; s < entries; s++) {
-        const char *name = s < fig->nseries ? fig->series[s].name : ref_name;
+    L.cols = L.entries;
+    if (L.one_row_width > width && L.entries > 1) {
+        L.cols = (grid_width + LEGEND_SPACING) / (L.col_width + LEGEND_SPACING);
+        if (L.cols < 1) L.cols = 1;
+        if (L.cols > L.entries) L.cols = L.entries;
+        L.rows = (L.entries + L.cols - 1) / L.cols;
+    }
+    return L;
+}
+
+static void draw_legend(mp_canvas *c, const mp_figure *fig, const mp_plot_area *a, const legend_layout *L) {
+    char ref_name[64];
+    int grid = L->rows > 1;
+    int total = grid ? L->cols * L->col_width + (L->cols - 1) * LEGEND_SPACING : L->one_row_width;
+    int x0 = ((grid ? c->width : a->left + a->right) - total) / 2, x = x0;
+    for (int s = 0; s < L->entries; s++) {
+        const char *name = legend_name(fig, s, ref_name, sizeof ref_name);
+        int y = LEGEND_MIDDLE + (grid ? s / L->cols : 0) * LEGEND_ROW;
+        if (grid) x = x0 + (s % L->cols) * (L->col_width + LEGEND_SPACING);
         if (s < fig->nseries)
-            mp_draw_line(c, x, y, x + LEGEND_SAMPLE, y, CURVE_WIDTH + 1, mp_series_color(s));
+            mp_draw_line(c, x, y, x + LEGEND_SAMPLE, y, CURVE_WIDTH + 1, mp_series_color(series_color(fig, s)));
         else
             mp_draw_dashed_line(c, x, y, x + LEGEND_SAMPLE, y, REF_WIDTH, REF_DASH, REF_GAP,
                                 REF_GREY);
-        x += LEGEND_SAMPLE + LEGEND_TEXT_GAP;
-        draw_text(c, x, y, name, style(TEXT_SCALE, MP_TEXT_LEFT, MP_TEXT_MIDDLE, INK));
-        x += mp_text_width(name, TEXT_SCALE) + LEGEND_SPACING;
+        draw_text(c, x + LEGEND_SAMPLE + LEGEND_TEXT_GAP, y, name,
+                  style(TEXT_SCALE, MP_TEXT_LEFT, MP_TEXT_MIDDLE, INK));
+        x += entry_width(name) + LEGEND_SPACING;
     }
 }
 
@@ -218,6 +256,9 @@ void mp_figure_draw(mp_canvas *c, const mp_figure *fig, mp_plot_area *area) {
     int ylabel_thickness = MP_FONT_H * TEXT_SCALE;
     a.left = MARGIN + ylabel_thickness + LABEL_GAP + widest_label(&yt) + TICK_GAP + TICK_LEN +
              FRAME / 2;
+    /* a legend of several rows pushes the plot area down */
+    legend_layout legend = layout_legend(fig, a.right - a.left, c->width - 2 * MARGIN);
+    a.top = PLOT_TOP + (legend.rows - 1) * LEGEND_ROW;
     /* fewer x ticks while their labels would run into each other (long runs) */
     ticks xt;
     for (int target = X_TICKS;; target--) {
@@ -237,7 +278,7 @@ void mp_figure_draw(mp_canvas *c, const mp_figure *fig, mp_plot_area *area) {
     }
     int points = 0;
     for (int s = 0; s < fig->nseries; s++) {
-        draw_series(c, &a, &fig->series[s], mp_series_color(s));
+        draw_series(c, &a, &fig->series[s], mp_series_color(series_color(fig, s)));
         points += fig->series[s].n;
     }
     mp_canvas_unclip(c);
@@ -257,7 +298,7 @@ void mp_figure_draw(mp_canvas *c, const mp_figure *fig, mp_plot_area *area) {
     mp_text_style turned = style(TEXT_SCALE, MP_TEXT_CENTER, MP_TEXT_TOP, INK);
     turned.rotated = 1;
     mp_draw_text(c, MARGIN, (a.top + a.bottom) / 2, fig->ylabel, &turned);
-    draw_legend(c, fig, &a);
+    draw_legend(c, fig, &a, &legend);
     if (area) *area = a;
 }
 
@@ -269,7 +310,8 @@ static double loss_of(const mp_record *r, int curve) { (void)curve; return r->lo
 static double alpha_of(const mp_record *r, int curve) { return r->angle[1 + curve]; }
 static double theta_of(const mp_record *r, int curve) { return r->theta[curve]; }
 
-/* What one figure shows. */
+/* What one figure shows: ncurves curves named by names, or (per_term) one curve per term
+ * in use, curve k the value for term k. */
 typedef struct {
     const char *file, *title, *ylabel;
     double ymin, ymax;          /* ymin == ymax: from the data */
@@ -277,7 +319,8 @@ typedef struct {
     int averaged;
     int ncurves;
     double (*value)(const mp_record *r, int curve);
-    const char *names[MP_THETAS];
+    const char *names[MP_FIGURE_MAX_SERIES];
+    int per_term;
 } figure_spec;
 
 static const figure_spec FIGURES[] = {
@@ -292,8 +335,7 @@ static const figure_spec FIGURES[] = {
      .ncurves = 4, .value = alpha_of, .names = {"alpha_1", "alpha_2", "alpha_3", "alpha_4"}},
     {.file = "meta_params.png", .title = "Meta parameters", .ylabel = "theta",
      .ymin = 0, .ymax = 0, .ref_y = NAN, .averaged = 0,
-     .ncurves = MP_THETAS, .value = theta_of,
-     .names = {"theta_0", "theta_1", "theta_2", "theta_3", "theta_4"}},
+     .value = theta_of, .per_term = 1},
 };
 
 enum { NFIGURES = sizeof FIGURES / sizeof FIGURES[0] };
@@ -312,25 +354,48 @@ static void describe_values(char *buf, size_t cap, int n, int window, int averag
         snprintf(buf, cap, "%d episodes, moving average over %d", n, window);
 }
 
+_Static_assert(MP_THETAS <= MP_FIGURE_MAX_SERIES, "meta_params.png must hold every theta");
+
+void mp_theta_legend_name(int k, char *buf, size_t cap) {
+    const char *term = mp_rule_name(k);
+    snprintf(buf, cap, "theta_%d%s%s", k, term ? " " : "", term ? term : "");
+}
+
 static int plot_one(const char *run_dir, const figure_spec *spec, const mp_record *rec, int n,
-                    int window, const double *episode, double *scratch, mp_err *err) {
+                    int window, unsigned terms, const double *episode, double *scratch, mp_err *err) {
     char subtitle[128];
     describe_values(subtitle, sizeof subtitle, n, window, spec->averaged);
     mp_figure fig = {.title = spec->title, .subtitle = subtitle, .ylabel = spec->ylabel,
                      .xmin = 0, .xmax = 1, .ymin = spec->ymin, .ymax = spec->ymax,
-                     .ref_y = spec->ref_y, .nseries = spec->ncurves};
+                     .ref_y = spec->ref_y};
     if (n > 0) { /* the axis starts before the first episode; one episode sits in the middle */
         fig.xmin = episode[0] - 1;
         fig.xmax = n == 1 ? episode[0] + 1 : episode[n - 1];
     }
+    /* the curves: the spec's, or one per term in use (theta_k in colour k) */
+    int which[MP_FIGURE_MAX_SERIES], ncurves = 0;
+    char names[MP_FIGURE_MAX_SERIES][64];
+    if (spec->per_term) {
+        for (int k = 0; k < MP_THETAS; k++)
+            if (terms >> k & 1u) {
+                mp_theta_legend_name(k, names[ncurves], sizeof names[ncurves]);
+                which[ncurves++] = k;
+            }
+    } else {
+        for (int k = 0; k < spec->ncurves; k++) {
+            snprintf(names[k], sizeof names[k], "%s", spec->names[k]);
+            which[ncurves++] = k;
+        }
+    }
+    fig.nseries = ncurves;
     /* scratch: the raw values, then x and y of every curve */
     double *raw = scratch;
-    for (int k = 0; k < spec->ncurves; k++) {
-        double *x = scratch + (size_t)n * (1 + 2 * k), *y = x + n;
-        for (int r = 0; r < n; r++) raw[r] = spec->value(&rec[r], k);
-        fig.series[k] = (mp_series){spec->names[k], x, y,
-                                    mp_moving_average(raw, n, spec->averaged ? window : 1, x, y,
-                                                      episode)};
+    for (int c = 0; c < ncurves; c++) {
+        double *x = scratch + (size_t)n * (1 + 2 * c), *y = x + n;
+        for (int r = 0; r < n; r++) raw[r] = spec->value(&rec[r], which[c]);
+        fig.series[c] = (mp_series){names[c], x, y,
+                                    mp_moving_average(raw, n, spec->averaged ? window : 1, x, y, episode),
+                                    spec->per_term ? which[c] : c};
     }
     mp_canvas *c = mp_canvas_new(MP_FIGURE_W, MP_FIGURE_H, err);
     if (!c) return -1;
@@ -344,14 +409,14 @@ static int plot_one(const char *run_dir, const figure_spec *spec, const mp_recor
     return rc;
 }
 
-int mp_plot_all(const char *run_dir, const mp_record *rec, int n, int avg_window, mp_err *err) {
+int mp_plot_all(const char *run_dir, const mp_record *rec, int n, int avg_window, unsigned terms, mp_err *err) {
     if (n < 0) n = 0;
     double *episode = mp_calloc(n, sizeof *episode);
     for (int r = 0; r < n; r++) episode[r] = (double)rec[r].episode;
-    double *scratch = mp_calloc((size_t)n * (1 + 2 * MP_THETAS), sizeof *scratch);
+    double *scratch = mp_calloc((size_t)n * (1 + 2 * MP_FIGURE_MAX_SERIES), sizeof *scratch);
     int rc = 0;
     for (size_t f = 0; f < sizeof FIGURES / sizeof FIGURES[0] && rc == 0; f++)
-        rc = plot_one(run_dir, &FIGURES[f], rec, n, avg_window, episode, scratch, err);
+        rc = plot_one(run_dir, &FIGURES[f], rec, n, avg_window, terms, episode, scratch, err);
     free(scratch);
     free(episode);
     return rc;

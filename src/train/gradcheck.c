@@ -103,7 +103,7 @@ int mp_gradcheck_main(const mp_config *cfg, const mp_dataset *ds, FILE *out) {
     const mp_draw *d = &tr.draw[tr.cur];
     double *W = widen(d->W0, nw), *B = d->B0 ? widen(d->B0, nw) : NULL;
     double *xt = widen(d->x_train, (size_t)tr.T * n0), *xq = widen(d->x_query, (size_t)tr.NQ * n0);
-    /* theta as training starts: (a, 0, 0, 0, 0) */
+    /* theta as training starts: (a, 0, ..., 0) */
     mp_gradcheck_row rows[MP_THETAS];
     double worst;
     int nrows = mp_gradcheck(&tr.arch, &(mp_episode_inputs_f64){W, B, tr.theta, cfg->lamb, xt, d->y_train, tr.T, xq, d->y_query, tr.NQ}, rows,

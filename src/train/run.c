@@ -44,9 +44,9 @@ static const char *signal_name(int sig) {
     return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "a signal";
 }
 
-static int write_plots(const char *run_dir, const mp_record *rec, long n, int avg_window) {
+static int write_plots(const char *run_dir, const mp_record *rec, long n, int avg_window, unsigned terms) {
     mp_err err;
-    if (mp_plot_all(run_dir, rec, (int)n, avg_window, &err) != 0) {
+    if (mp_plot_all(run_dir, rec, (int)n, avg_window, terms, &err) != 0) {
         fprintf(stderr, "metaplast: %s\n", err.msg);
         return -1;
     }
@@ -75,6 +75,9 @@ static int train_loop(mp_trainer *tr, mp_runlog *runlog, const char *run_dir, co
     mp_err err;
     double last_sync = mp_now_seconds();
     int console_ok = 1;
+    /* skipped episodes in a row, counting those at the end of a resumed run's rows */
+    int in_row = 0;
+    while (in_row < *n && (*history)[*n - 1 - in_row].skipped) in_row++;
     while (tr->episode < cfg->episodes) {
         if (*n == *cap) {
             *cap *= 2;
@@ -86,8 +89,9 @@ static int train_loop(mp_trainer *tr, mp_runlog *runlog, const char *run_dir, co
             *history = grown;
         }
         mp_record *rec = &(*history)[*n];
-        char why[256], line[512];
-        int diverged = mp_trainer_episode(tr, rec, why, sizeof why) != 0;
+        char why[256], line[MP_CONSOLE_LINE_MAX];
+        int result = mp_trainer_episode(tr, rec, why, sizeof why);
+        int diverged = result < 0, skipped = result > 0;
         mp_checkpoint ck;
         mp_trainer_save_state(tr, &ck);
         snprintf(ck.binding, sizeof ck.binding, "%s", binding);
@@ -95,9 +99,11 @@ static int train_loop(mp_trainer *tr, mp_runlog *runlog, const char *run_dir, co
          * cuts off and recomputes. Every few seconds (and at the end) both are made
          * durable, the logs before the checkpoint, so that after a machine crash the
          * durable checkpoint is never ahead of the durable rows (and when a checkpoint
-         * written since is, --resume rebuilds the state from the rows). */
+         * written since is, --resume rebuilds the state from the rows). A skipped
+         * episode is finished like any other: its row, then the checkpoint after it. */
         double t = mp_now_seconds();
-        int durable = t - last_sync >= CHECKPOINT_SYNC_SECONDS || tr->episode == cfg->episodes || stop_signal;
+        int durable = t - last_sync >= CHECKPOINT_SYNC_SECONDS || tr->episode == cfg->episodes || stop_signal ||
+                      diverged || (skipped && in_row + 1 >= MP_DIVERGE_MAX_IN_ROW);
         if (mp_runlog_append(runlog, rec, &err) != 0 || (durable && mp_runlog_sync(runlog, &err) != 0) ||
             (!diverged && mp_checkpoint_save(run_dir, &ck, durable, &err) != 0)) {
             fprintf(stderr, "metaplast: %s\n", err.msg);
@@ -105,22 +111,35 @@ static int train_loop(mp_trainer *tr, mp_runlog *runlog, const char *run_dir, co
         }
         if (durable) last_sync = t;
         (*n)++;
-        mp_format_console_line(rec, line, sizeof line);
+        mp_format_console_line(rec, runlog->terms, line, sizeof line);
         console_line(out, line, &console_ok);
         if (diverged) {
-            fprintf(stderr, "metaplast: episode %ld diverged: %s; stopping (everything written so far is kept)\n",
-                    rec->episode, why);
+            fprintf(stderr, "metaplast: episode %ld diverged: %s; stopping (everything written so far is kept; "
+                    "--diverge skip would skip such an episode and go on)\n", rec->episode, why);
             return MP_EXIT_RUNTIME;
         }
-        if (mp_trainer_saturated(tr, rec))
-            fprintf(stderr,
-                    "metaplast: warning: episode %ld: the query loss's gradient is exactly 0 (loss %.6f; chance is "
-                    "ln %d = %.6f): the network saturated%s\n",
-                    rec->episode, rec->loss, tr->arch.n[MP_LAYERS], log((double)tr->arch.n[MP_LAYERS]),
-                    fabs(cfg->a) >= 0.1 ? " (is --a too large?)" : "");
+        if (skipped) {
+            in_row++;
+            fprintf(stderr, "metaplast: episode %ld diverged: %s; skipped (--diverge skip: no Adam step, marked in "
+                    "metrics.csv), the run goes on\n", rec->episode, why);
+            if (in_row >= MP_DIVERGE_MAX_IN_ROW) {
+                fprintf(stderr, "metaplast: episodes %ld to %ld diverged, %d in a row: stopping (--diverge skip gives "
+                        "up after %d in a row; everything written so far is kept)\n", rec->episode - in_row + 1,
+                        rec->episode, in_row, MP_DIVERGE_MAX_IN_ROW);
+                return MP_EXIT_RUNTIME;
+            }
+        } else {
+            in_row = 0;
+            if (mp_trainer_saturated(tr, rec))
+                fprintf(stderr,
+                        "metaplast: warning: episode %ld: the query loss's gradient is exactly 0 (loss %.6f; chance "
+                        "is ln %d = %.6f): the network saturated%s\n",
+                        rec->episode, rec->loss, tr->arch.n[MP_LAYERS], log((double)tr->arch.n[MP_LAYERS]),
+                        fabs(cfg->a) >= 0.1 ? " (is --a too large?)" : "");
+        }
         if (stop_signal && tr->episode < cfg->episodes) return 128 + (int)stop_signal;
         if (cfg->plot_every > 0 && tr->episode % cfg->plot_every == 0 &&
-            write_plots(run_dir, *history, *n, cfg->avg_window) != 0)
+            write_plots(run_dir, *history, *n, cfg->avg_window, runlog->terms) != 0)
             return MP_EXIT_RUNTIME;
     }
     return MP_EXIT_OK;
@@ -139,14 +158,14 @@ int mp_train_run(const mp_config *cfg, const mp_dataset *ds, const char *run_dir
         history = mp_malloc((size_t)cap * sizeof *history);
     }
     mp_runlog log = {.csv_fd = -1, .params_fd = -1};
-    if (mp_runlog_open(&log, run_dir, &err) != 0) {
+    if (mp_runlog_open(&log, run_dir, tr.arch.terms, &err) != 0) {
         fprintf(stderr, "metaplast: %s\n", err.msg);
         status = MP_EXIT_RUNTIME;
     } else {
         status = train_loop(&tr, &log, run_dir, binding, &history, &cap, &n, out);
     }
     /* whatever episodes finished are plotted, however the loop ended */
-    if (n > 0 && write_plots(run_dir, history, n, cfg->avg_window) != 0 && status == MP_EXIT_OK)
+    if (n > 0 && write_plots(run_dir, history, n, cfg->avg_window, tr.arch.terms) != 0 && status == MP_EXIT_OK)
         status = MP_EXIT_RUNTIME;
     char quoted[2 * MP_PATH_MAX];
     if (status > 128)

@@ -24,7 +24,7 @@ mp_arch mp_config_arch(const mp_config *cfg, const mp_dataset *ds) {
     return a;
 }
 
-/* The state before the first episode: theta = (a, 0, 0, 0, 0), Adam at rest, the
+/* The state before the first episode: theta = (a, 0, ..., 0), Adam at rest, the
  * generator seeded with --seed. */
 static void initial_state(const mp_config *cfg, mp_checkpoint *ck) {
     memset(ck, 0, sizeof *ck);
@@ -122,6 +122,7 @@ int mp_trainer_episode(mp_trainer *tr, mp_record *rec, char *why, size_t why_cap
     }
     const mp_draw *d = &tr->draw[tr->cur];
     mp_episode_out out;
+    memset(&out, 0, sizeof out); /* a diverged episode leaves the statistics unset */
     int rc = mp_episode_run_f32(tr->ep, &(mp_episode_inputs_f32){d->W0, d->B0, tr->theta, tr->cfg->lamb, d->x_train, d->y_train, tr->T, d->x_query, d->y_query, tr->NQ}, MP_EPISODE_GRAD | MP_EPISODE_STATS, &out);
     memset(rec, 0, sizeof *rec);
     rec->episode = tr->episode + 1;
@@ -131,27 +132,36 @@ int mp_trainer_episode(mp_trainer *tr, mp_record *rec, char *why, size_t why_cap
     memcpy(rec->E1, out.E1, sizeof rec->E1);
     memcpy(rec->angle, out.angle, sizeof rec->angle);
     memcpy(rec->grad, out.grad, sizeof rec->grad);
-    if (rc != 0) {
+    int diverged = rc != 0;
+    if (diverged) {
         snprintf(why, why_cap, "%s", !isfinite(out.loss) ? "the query loss is not finite"
                                      : "the adapted weights or the meta-gradient are not finite");
-        return -1;
-    }
-    mp_adam_step(&tr->adam, tr->theta, out.grad);
-    for (int k = 0; k < MP_THETAS; k++) {
-        if (!isfinite(tr->theta[k])) {
-            snprintf(why, why_cap, "theta%d is not finite after the Adam step", k);
-            return -1;
+    } else {
+        double theta_before[MP_THETAS];
+        mp_adam adam_before = tr->adam;
+        memcpy(theta_before, tr->theta, sizeof theta_before);
+        mp_adam_step(&tr->adam, tr->theta, out.grad);
+        for (int k = 0; k < MP_THETAS && !diverged; k++) {
+            if (!isfinite(tr->theta[k])) {
+                snprintf(why, why_cap, "theta%d is not finite after the Adam step", k);
+                diverged = 1;
+            } else if (!isfinite(tr->adam.m[k]) || !isfinite(tr->adam.v[k])) {
+                /* a gradient so large that its square overflows freezes theta without a NaN */
+                snprintf(why, why_cap, "Adam's moment estimates of theta%d are not finite (dL/dtheta%d = %g)", k, k,
+                         out.grad[k]);
+                diverged = 1;
+            }
         }
-        /* a gradient so large that its square overflows freezes theta without a NaN */
-        if (!isfinite(tr->adam.m[k]) || !isfinite(tr->adam.v[k])) {
-            snprintf(why, why_cap, "Adam's moment estimates of theta%d are not finite (dL/dtheta%d = %g)", k, k,
-                     out.grad[k]);
-            return -1;
+        if (diverged) { /* the step is undone: theta and Adam as before the episode */
+            tr->adam = adam_before;
+            memcpy(tr->theta, theta_before, sizeof theta_before);
         }
     }
-    tr->episode++;
     rec->seconds = mp_now_seconds() - start;
-    return 0;
+    if (diverged && !tr->cfg->diverge_skip) return -1;
+    rec->skipped = diverged;
+    tr->episode++;
+    return diverged;
 }
 
 int mp_trainer_saturated(const mp_trainer *tr, const mp_record *rec) {
@@ -181,10 +191,31 @@ static int same_episode(const mp_record *rec, const mp_record *row, char *what, 
     return 1;
 }
 
+long mp_trainer_usable_rows(const mp_config *cfg, const mp_record *rows, long n) {
+    mp_adam adam;
+    mp_adam_init(&adam, cfg->lr_meta);
+    double theta[MP_THETAS];
+    for (long i = 0; i < n; i++) {
+        const mp_record *r = &rows[i];
+        for (int k = 0; k < MP_THETAS; k++)
+            if (!isfinite(r->theta[k])) return i;
+        if (r->skipped) continue; /* no Adam step */
+        if (!isfinite(r->loss)) return i;
+        for (int k = 0; k < MP_THETAS; k++)
+            if (!isfinite(r->grad[k])) return i;
+        memcpy(theta, r->theta, sizeof theta); /* only the step's finiteness is looked at */
+        mp_adam_step(&adam, theta, r->grad);
+        for (int k = 0; k < MP_THETAS; k++)
+            if (!isfinite(theta[k]) || !isfinite(adam.m[k]) || !isfinite(adam.v[k])) return i;
+    }
+    return n;
+}
+
 int mp_trainer_replay(const mp_config *cfg, const mp_dataset *ds, const mp_record *rows, long n, mp_checkpoint *ck,
                       char *why, size_t why_cap) {
     mp_config one = *cfg;
     one.threads = 1; /* draws only, and one episode: no worker (same numbers) */
+    one.diverge_skip = 1; /* the last row's episode is recomputed whatever it does */
     mp_trainer tr;
     mp_trainer_init(&tr, &one, ds);
     int rc = 0;
@@ -202,19 +233,25 @@ int mp_trainer_replay(const mp_config *cfg, const mp_dataset *ds, const mp_recor
             mp_checkpoint before;
             mp_trainer_save_state(&tr, &before);
             mp_record rec;
-            char diverged[256], what[256];
-            if (mp_trainer_episode(&tr, &rec, diverged, sizeof diverged) != 0 || !same_episode(&rec, &rows[i], what,
-                                                                                              sizeof what)) {
+            char diverged[256], what[320] = "";
+            int got = mp_trainer_episode(&tr, &rec, diverged, sizeof diverged);
+            if (got != 0 && !rows[i].skipped)
+                snprintf(what, sizeof what, "it diverges: %s", diverged);
+            else if (got == 0 && rows[i].skipped)
+                snprintf(what, sizeof what, "the row says skipped, the episode does not diverge");
+            else if (got != 0 && isfinite(rows[i].loss) && isfinite(rec.loss) &&
+                     !(fabs(rec.loss - rows[i].loss) <= 1e-6 * fabs(rows[i].loss)))
+                snprintf(what, sizeof what, "loss %.17g, recomputed %.17g", rows[i].loss, rec.loss);
+            if (what[0] || (got == 0 && !same_episode(&rec, &rows[i], what, sizeof what))) {
                 snprintf(why, why_cap, "row %ld does not match its episode recomputed from the rows before it (%s): the "
-                         "rows are another run's, or were edited", i + 1,
-                         isfinite(rec.loss) ? what : "it diverges");
+                         "rows are another run's, or were edited", i + 1, what);
                 rc = -1;
                 break;
             }
             mp_trainer_load_state(&tr, &before);
         }
         mp_trainer_draw(&tr); /* the generator moves as the episode's draw moved it */
-        mp_adam_step(&tr.adam, tr.theta, rows[i].grad);
+        if (!rows[i].skipped) mp_adam_step(&tr.adam, tr.theta, rows[i].grad); /* a skipped row took none */
         tr.episode++;
     }
     mp_trainer_save_state(&tr, ck);

@@ -51,7 +51,11 @@ void mp_trainer_free(mp_trainer *tr);
  * trainer's generator into draw[cur]. */
 void mp_trainer_draw(mp_trainer *tr);
 /* One whole episode: draw, adapt, meta-gradient, statistics, Adam step. Fills rec.
- * Returns 0, or -1 when something diverged, with what in why. */
+ * Returns 0; or, when the loss, the weights, the meta-gradient, theta or Adam's moments
+ * after the step are not finite (with what in why), theta and Adam stay as they were
+ * before the episode (the generator has moved past its draw) and: with --diverge stop,
+ * -1 (the episode is not counted as finished); with --diverge skip, 1 (it is:
+ * rec->skipped = 1, episode + 1, no Adam step). */
 int mp_trainer_episode(mp_trainer *tr, mp_record *rec, char *why, size_t why_cap);
 
 /* The architecture and rule that cfg and the data describe. */

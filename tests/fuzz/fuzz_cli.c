@@ -80,7 +80,7 @@ static void fuzz_cli_check_config(const mp_config *c) {
              c->M >= 1 && c->M <= 10000 && isfinite(c->lamb) && c->lamb >= 0 && isfinite(c->lr_meta) &&
              c->lr_meta > 0 && isfinite(c->a) && c->avg_window >= 1 && c->plot_every >= 0 && c->nvec >= 0 &&
              c->nvec <= MP_MAX_VEC && c->fbk_sym >= 0 && c->fbk_sym <= 1 && c->gradcheck >= 0 &&
-             c->gradcheck <= 1;
+             c->gradcheck <= 1 && c->diverge_skip >= 0 && c->diverge_skip <= 1;
     ok = ok && fuzz_cli_terminated(c->database, sizeof c->database) &&
          fuzz_cli_terminated(c->test_name, sizeof c->test_name) && fuzz_cli_terminated(c->res, sizeof c->res) &&
          fuzz_cli_terminated(c->data_dir, sizeof c->data_dir) && fuzz_cli_terminated(c->resume, sizeof c->resume);
