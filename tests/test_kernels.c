@@ -183,6 +183,19 @@ static void naive_ce_gradient(const mp_arch *a, const double *W, const double *x
     }
 }
 
+/* A NaN (a diverging episode's activation) stays a NaN through the float kernels, with no
+ * undefined conversion on the way (UBSan builds run this too). */
+static void test_float_nan_propagates(void **state) {
+    (void)state;
+    float z[3] = {NAN, 1.0f, -INFINITY}, y[3], s[3];
+    mp_softplus_f32(z, y, s, 3);
+    assert_true(isnan(y[0]) && isnan(s[0]));
+    assert_true(isfinite(y[1]) && y[2] == 0);
+    float yy[2] = {NAN, 0.5f}, sl[2];
+    mp_feedback_slope_f32(yy, sl, 2);
+    assert_true(isnan(sl[0]) && isfinite(sl[1]));
+}
+
 static void test_sym_theta0_step_is_sgd(void **state) {
     (void)state;
     mp_arch a = {{10, 8, 7, 6, 5, 4}, 1, 1u << MP_RULE_PSEUDO_GRAD};
@@ -213,6 +226,7 @@ int main(void) {
         cmocka_unit_test(test_softmax_xent),
         cmocka_unit_test(test_feedback_slope),
         cmocka_unit_test(test_float_elementwise_accuracy),
+        cmocka_unit_test(test_float_nan_propagates),
         cmocka_unit_test(test_sym_theta0_step_is_sgd),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

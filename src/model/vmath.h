@@ -32,19 +32,19 @@ static inline float vm_pow2i(int32_t k) {
  * down to the subnormals and up to the overflow are right. */
 static inline float vm_exp(float x) {
     const float shifter = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
-    const float in = x;
-    /* fmaxf/fminf return the other operand for a NaN: k stays an integer (a NaN converted
-     * to int is undefined), and the NaN comes back through the select at the end */
-    x = fminf(fmaxf(x, -104.0f), 89.0f);
-    float kf = (x * 1.44269504f + shifter) - shifter;
+    x = x < -104.0f ? -104.0f : x > 89.0f ? 89.0f : x;
+    float t = x * 1.44269504f + shifter, kf = t - shifter;
     float r = x - kf * 0.693145751953125f; /* ln 2 in two parts: the first is exact in k * */
     r = r - kf * 1.42860677e-06f;
     float p = 1.0f / 720 + r * (1.0f / 5040);
     p = 1.0f / 24 + r * (1.0f / 120 + r * p);
     p = 1 + r * (1 + r * (1.0f / 2 + r * (1.0f / 6 + r * p)));
-    int32_t k = (int32_t)kf, k1 = k / 2;
-    float e = p * vm_pow2i(k1) * vm_pow2i(k - k1);
-    return in != in ? in : e;
+    /* k from t's low mantissa bits, where the shifter left it, not by converting kf: a
+     * NaN x (whose p is a NaN anyway) must not reach a float-to-int conversion */
+    uint32_t t_bits;
+    memcpy(&t_bits, &t, sizeof t_bits);
+    int32_t k = (int32_t)(t_bits & 0x7fffffu) - 0x400000, k1 = k / 2;
+    return p * vm_pow2i(k1) * vm_pow2i(k - k1);
 }
 
 /* e^x - 1: near 0 its own Taylor polynomial (exp(x) - 1 would cancel), else exp - 1. */
