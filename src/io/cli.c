@@ -336,6 +336,8 @@ static void print_help(FILE *out) {
             fprintf(out, "      (a switch: takes no value)\n");
         else
             fprintf(out, "      default: %s%s%s\n", *f->def ? f->def : "''", *range ? "; " : "", range);
+        if (f->resumable && strcmp(f->name, "resume") != 0)
+            fprintf(out, "      (may differ from the stored value on --resume)\n");
     }
     fprintf(out, "  -h, --help\n      print this help and exit\n");
 }
