@@ -4,7 +4,7 @@
 
 #include "model/core.h"
 
-/* Relative error |analytic - numeric| / max(|analytic|, |numeric|, 1e-3 of the largest
+/* Relative error |analytic - numeric| / max(|analytic|, |numeric|, 1e-2 of the largest
  * |analytic| of the episode's thetas in use): finite differences resolve a component only
  * to the loss's rounding over their step, which a component a thousand times smaller
  * than the others would not survive. */

@@ -154,7 +154,7 @@ row sym "--fbk sym" 10 -
 row default1 "--fbk fix --threads 1" - -
 row vec12_1 "--vec 1 2 --threads 1" - -
 for k in 3 4 5 6 7 8 9; do row "term$k" "--fbk fix --vec $k" 14 -; done
-row pool "--vec 1 2 ... 9 (pool)" 25 -
+row pool "--vec all (the pool)" 25 -
 if [ -n "${ms[k200]:-}" ]; then
     row k200 "--fbk fix --K 200" - -
     awk -v a="${ms[k200]}" -v b="${ms[default]}" -v ka="${rss_kb[k200]}" -v kb="${rss_kb[default]}" \
