@@ -1,5 +1,5 @@
 /* --resume: checks a run directory against the run it claims to be and finds the state
- * that continues it (see src/resume.c). */
+ * that continues it (see src/train/resume.c). */
 #ifndef METAPLAST_RESUME_H
 #define METAPLAST_RESUME_H
 

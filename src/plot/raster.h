@@ -70,7 +70,7 @@ int mp_text_width(const char *text, int scale);
 /* Height of capitals (baseline to top) in pixels; descenders go 2 * scale lower. */
 int mp_text_height(int scale);
 
-/* The bitmap font (src/font.c): each glyph is MP_FONT_W x MP_FONT_H font pixels, rows
+/* The bitmap font (src/plot/font.c): each glyph is MP_FONT_W x MP_FONT_H font pixels, rows
  * 0..MP_FONT_ASCENT-1 above the baseline, the rest for descenders; glyphs are
  * MP_FONT_ADVANCE apart. */
 enum { MP_FONT_W = 5, MP_FONT_H = 9, MP_FONT_ASCENT = 7, MP_FONT_ADVANCE = 6 };
