@@ -22,7 +22,6 @@
 #include "metaplast/checkpoint.h"
 
 static char *tmp_root;
-static char mounted[4200]; /* a tmpfs this program mounted, unmounted at the end */
 
 static char ref40[4400]; /* an uninterrupted 40-episode run */
 
@@ -40,23 +39,6 @@ static void make_run(const char *name, const char *episodes, char *run_dir, size
     ru_complete_run(res, episodes, NULL, "a short run", run_dir, cap);
 }
 
-/* Mounts a tmpfs of `options` on dir; returns 0, or -1 after printing why not. */
-static int mount_tmpfs(const char *dir, unsigned long flags, const char *options) {
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) return -1;
-    if (mount("tmpfs", dir, "tmpfs", flags, options) != 0) {
-        printf("  skipped: cannot mount a tmpfs (%s) on %s: %s\n", options, dir, strerror(errno));
-        return -1;
-    }
-    snprintf(mounted, sizeof mounted, "%s", dir);
-    return 0;
-}
-
-static void unmount_tmpfs(void) {
-    if (mounted[0] && umount2(mounted, MNT_DETACH) != 0)
-        fprintf(stderr, "warning: cannot unmount %s: %s\n", mounted, strerror(errno));
-    mounted[0] = '\0';
-}
-
 static int group_setup(void **state) {
     (void)state;
     tmp_root = tu_mkdtemp();
@@ -65,7 +47,7 @@ static int group_setup(void **state) {
 
 static int group_teardown(void **state) {
     (void)state;
-    unmount_tmpfs();
+    tu_unmount_tmpfs();
     tu_rmtree(tmp_root);
     free(tmp_root);
     return 0;
@@ -95,11 +77,11 @@ static void test_unwritable_res(void **state) {
 
     /* a read-only file system: even root cannot write there */
     snprintf(res, sizeof res, "%s/ro", tmp_root);
-    if (mount_tmpfs(res, MS_RDONLY, "size=64k") == 0) {
+    if (tu_mount_tmpfs(res, MS_RDONLY, "size=64k") == 0) {
         snprintf(below, sizeof below, "%s/results", res);
         c = ru_new_run(below, "3", NULL);
         ru_expect_failure(&c, 1, RU_LIST(below, strerror(EROFS)), "--res on a read-only tmpfs");
-        unmount_tmpfs();
+        tu_unmount_tmpfs();
     }
 }
 
@@ -114,7 +96,7 @@ static void test_full_tmpfs(void **state) {
     make_reference();
     char mnt[4400], res[4500], filler[4500], run_dir[4600], path[4700];
     snprintf(mnt, sizeof mnt, "%s/small", tmp_root);
-    if (mount_tmpfs(mnt, 0, "size=64k") != 0) {
+    if (tu_mount_tmpfs(mnt, 0, "size=64k") != 0) {
         skip();
         return;
     }
@@ -147,7 +129,7 @@ static void test_full_tmpfs(void **state) {
     ru_cmdline r = ru_resume_run(run_dir, NULL);
     ru_expect_exit(ru_run(&r), 0, "resume once space is free");
     ru_assert_same_run(ref40, run_dir, "resumed after the disk was full");
-    unmount_tmpfs();
+    tu_unmount_tmpfs();
 }
 
 /* /dev/full behind tmp, the temporary name under which path is rewritten: a resume of

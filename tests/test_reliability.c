@@ -37,7 +37,6 @@
 #include "metaplast/checkpoint.h"
 
 static char *tmp_root; /* everything this program writes */
-static char mounted[4400]; /* a tmpfs this program mounted, unmounted at the end */
 static pid_t long_run;     /* a 100000-episode run not reaped yet: killed when a test fails */
 
 /* ---- small helpers ------------------------------------------------------------------ */
@@ -219,22 +218,6 @@ static const char *ref_run(long episodes) {
 
 /* ---- tmpfs -------------------------------------------------------------------------------- */
 
-static int mount_tmpfs(const char *dir, const char *options) {
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) return -1;
-    if (mount("tmpfs", dir, "tmpfs", 0, options) != 0) {
-        printf("  skipped: cannot mount a tmpfs (%s) on %s: %s\n", options, dir, strerror(errno));
-        return -1;
-    }
-    snprintf(mounted, sizeof mounted, "%s", dir);
-    return 0;
-}
-
-static void unmount_tmpfs(void) {
-    if (mounted[0] && umount2(mounted, MNT_DETACH) != 0)
-        fprintf(stderr, "warning: cannot unmount %s: %s\n", mounted, strerror(errno));
-    mounted[0] = '\0';
-}
-
 static int group_setup(void **state) {
     (void)state;
     tmp_root = tu_mkdtemp();
@@ -245,7 +228,7 @@ static int group_setup(void **state) {
 static int group_teardown(void **state) {
     (void)state;
     if (long_run > 0 && kill(long_run, SIGKILL) == 0) waitpid(long_run, NULL, 0);
-    unmount_tmpfs();
+    tu_unmount_tmpfs();
     tu_rmtree(tmp_root);
     free(tmp_root);
     printf("%d metaplast processes started\n", ru_spawned);
@@ -920,7 +903,7 @@ static void test_readonly_complete(void **state) {
     (void)state;
     char mnt[4400], res[4500], run_dir[4600];
     snprintf(mnt, sizeof mnt, "%s/ro", tmp_root);
-    if (mount_tmpfs(mnt, "size=8m") != 0) {
+    if (tu_mount_tmpfs(mnt, 0, "size=8m") != 0) {
         skip();
         return;
     }
@@ -928,7 +911,7 @@ static void test_readonly_complete(void **state) {
     ru_complete_run(res, "5", NULL, "a run on the tmpfs", run_dir, sizeof run_dir);
     if (mount("tmpfs", mnt, "tmpfs", MS_REMOUNT | MS_RDONLY, NULL) != 0) {
         printf("  skipped: cannot remount %s read-only: %s\n", mnt, strerror(errno));
-        unmount_tmpfs();
+        tu_unmount_tmpfs();
         skip();
         return;
     }
@@ -937,7 +920,7 @@ static void test_readonly_complete(void **state) {
     printf("  a complete run on a read-only tmpfs, --resume: exit %d: %s%s", st, ru_out_text, ru_err_text);
     ru_expect_exit(st, 0, "resume of a complete run in a read-only directory");
     if (!strstr(ru_out_text, "complete")) fail_msg("it should say the run is complete: %s", ru_out_text);
-    unmount_tmpfs();
+    tu_unmount_tmpfs();
 }
 
 static void test_test_name_escape(void **state) {

@@ -1,5 +1,7 @@
 #include "testutil.h"
 
+#include <sys/mount.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,4 +192,22 @@ int tu_write_fake_emnist(const char *data_dir, int nclasses, int per_class) {
     if (rc == 0) rc = tu_write_idx(path, 1, ldims, labels, 1);
     free(pixels), free(labels);
     return rc;
+}
+
+static char mounted[4400]; /* the tmpfs this program mounted */
+
+int tu_mount_tmpfs(const char *dir, unsigned long flags, const char *options) {
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) return -1;
+    if (mount("tmpfs", dir, "tmpfs", flags, options) != 0) {
+        printf("  skipped: cannot mount a tmpfs (%s) on %s: %s\n", options, dir, strerror(errno));
+        return -1;
+    }
+    snprintf(mounted, sizeof mounted, "%s", dir);
+    return 0;
+}
+
+void tu_unmount_tmpfs(void) {
+    if (mounted[0] && umount2(mounted, MNT_DETACH) != 0)
+        fprintf(stderr, "warning: cannot unmount %s: %s\n", mounted, strerror(errno));
+    mounted[0] = '\0';
 }

@@ -53,4 +53,9 @@ int tu_write_idx(const char *path, int ndims, const uint32_t *dims, const uint8_
  * --database emnist_bymerge): nclasses classes of per_class 28x28 images, each class a
  * distinct stroke pattern plus noise. Returns 0 or -1. */
 int tu_write_fake_emnist(const char *data_dir, int nclasses, int per_class);
+/* Mounts a tmpfs (mount(2) flags, options such as "size=64k") on dir, creating dir; 0, or
+ * -1 after printing why not (a test then says it skipped that case). One at a time:
+ * tu_unmount_tmpfs unmounts it (nothing when none is mounted). */
+int tu_mount_tmpfs(const char *dir, unsigned long flags, const char *options);
+void tu_unmount_tmpfs(void);
 #endif
