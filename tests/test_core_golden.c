@@ -47,6 +47,29 @@ static int run_case(const golden_inputs *g, const double *theta, int use_float, 
     return rc;
 }
 
+/* The gradient's worst error relative to want's largest |component| (ngrad of them) and
+ * the adapted weights' sums' worst error relative to max(1, |sum|). */
+static void errors_against(const mp_episode_out *out, const double *grad, int ngrad, const double *sum_W, double *gerr,
+                           double *serr) {
+    double gmax = 0;
+    *gerr = *serr = 0;
+    for (int k = 0; k < ngrad; k++) {
+        gmax = fmax(gmax, fabs(grad[k]));
+        *gerr = fmax(*gerr, fabs(out->grad[k] - grad[k]));
+    }
+    *gerr /= gmax;
+    for (int l = 0; l < 5; l++) *serr = fmax(*serr, fabs(out->sum_W[l] - sum_W[l]) / fmax(1.0, fabs(sum_W[l])));
+}
+
+/* The worker changes no number at all: the same episode without one, bit for bit. */
+static void assert_same_alone(const golden_inputs *g, const double *theta, int use_float, const mp_episode_out *out0,
+                              const mp_episode_out *out) {
+    mp_episode_out alone0, alone;
+    assert_int_equal(run_case(g, theta, use_float, AS_TRAINER, &alone0, &alone), 0);
+    assert_memory_equal(out0, &alone0, sizeof *out0);
+    assert_memory_equal(out, &alone, sizeof *out);
+}
+
 /* Tolerances of the golden episodes: double to 1e-9 (loss) and 1e-7 of the largest gradient
  * component; float to 1e-5 and 1e-2. */
 static void check_case(const golden_case *c, int use_float, int variant) {
@@ -54,13 +77,8 @@ static void check_case(const golden_case *c, int use_float, int variant) {
     golden_inputs_make(&g, c->sym, c->vec, c->nvec, GOLDEN_T, GOLDEN_NQ);
     mp_episode_out out0, out;
     assert_int_equal(run_case(&g, golden_theta, use_float, variant, &out0, &out), 0);
-    double gmax = 0, gerr = 0, serr = 0;
-    for (int k = 0; k < 5; k++) {
-        gmax = fmax(gmax, fabs(c->grad[k]));
-        gerr = fmax(gerr, fabs(out.grad[k] - c->grad[k]));
-    }
-    gerr /= gmax;
-    for (int l = 0; l < 5; l++) serr = fmax(serr, fabs(out.sum_W[l] - c->sum_W[l]) / fmax(1.0, fabs(c->sum_W[l])));
+    double gerr, serr;
+    errors_against(&out, c->grad, 5, c->sum_W, &gerr, &serr);
     double tol_loss = use_float ? 1e-5 : 1e-9, tol_grad = use_float ? 1e-2 : 1e-7, tol_sum = use_float ? 1e-3 : 1e-9;
     printf("%s %s vec=[%d%s%d]%s: loss_initial rel %.2e, loss rel %.2e, grad %.2e of max, sum_W %.2e\n",
            use_float ? "f32" : "f64", c->sym ? "sym" : "fix", c->nvec > 0 ? c->vec[0] : 0, c->nvec > 1 ? " " : "",
@@ -70,12 +88,7 @@ static void check_case(const golden_case *c, int use_float, int variant) {
     assert_true(rel(out.loss, c->loss) < tol_loss);
     assert_true(gerr < tol_grad);
     assert_true(serr < tol_sum);
-    if (variant == WITH_WORKER) { /* the worker changes no number at all */
-        mp_episode_out alone0, alone;
-        assert_int_equal(run_case(&g, golden_theta, use_float, AS_TRAINER, &alone0, &alone), 0);
-        assert_memory_equal(&out0, &alone0, sizeof out0);
-        assert_memory_equal(&out, &alone, sizeof out);
-    }
+    if (variant == WITH_WORKER) assert_same_alone(&g, golden_theta, use_float, &out0, &out);
     golden_inputs_free(&g);
 }
 
@@ -100,13 +113,8 @@ static void check_pool_case(const pool_case *c, int use_float, int variant, doub
     g.arch.terms = c->terms;
     mp_episode_out out0, out;
     assert_int_equal(run_case(&g, pool_theta, use_float, variant, &out0, &out), 0);
-    double gmax = 0, gerr = 0, serr = 0;
-    for (int k = 0; k < 10; k++) {
-        gmax = fmax(gmax, fabs(c->grad[k]));
-        gerr = fmax(gerr, fabs(out.grad[k] - c->grad[k]));
-    }
-    gerr /= gmax;
-    for (int l = 0; l < 5; l++) serr = fmax(serr, fabs(out.sum_W[l] - c->sum_W[l]) / fmax(1.0, fabs(c->sum_W[l])));
+    double gerr, serr;
+    errors_against(&out, c->grad, 10, c->sum_W, &gerr, &serr);
     double tol_loss = use_float ? 1e-5 : 1e-9, tol_grad = use_float ? 1e-3 : 1e-7, tol_sum = use_float ? 1e-3 : 1e-9;
     printf("%s %s pool terms=0x%03x%s: loss rel %.2e, grad %.2e of max, sum_W %.2e\n", use_float ? "f32" : "f64",
            c->sym ? "sym" : "fix", c->terms, variant_names[variant], rel(out.loss, c->loss), gerr, serr);
@@ -115,11 +123,7 @@ static void check_pool_case(const pool_case *c, int use_float, int variant, doub
     assert_true(rel(out.loss, c->loss) < tol_loss);
     assert_true(gerr < tol_grad);
     assert_true(serr < tol_sum);
-    if (variant == WITH_WORKER) {
-        mp_episode_out alone0, alone;
-        assert_int_equal(run_case(&g, pool_theta, use_float, AS_TRAINER, &alone0, &alone), 0);
-        assert_memory_equal(&out, &alone, sizeof out);
-    }
+    if (variant == WITH_WORKER) assert_same_alone(&g, pool_theta, use_float, &out0, &out);
     golden_inputs_free(&g);
 }
 
