@@ -3,6 +3,7 @@
 #define METAPLAST_RUNDIR_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "metaplast/cli.h"
@@ -20,6 +21,10 @@ int mp_rundir_write_args(const char *run_dir, const mp_config *cfg, const mp_dat
 /* The "images_fingerprint : N bytes, crc32 X" and "labels_fingerprint" lines of the data
  * files, as args.txt and the binding hold them. Returns 0 or -1. */
 int mp_data_fingerprint_lines(const mp_dataset *ds, FILE *f);
+/* One file's fingerprint as those lines give it: "N bytes, crc32 X". */
+void mp_data_fingerprint(uint64_t bytes, uint32_t crc, char *buf, size_t cap);
+/* The CRC-32 of a binding's text, as args.txt's binding_crc32 line gives it. */
+unsigned mp_binding_crc32(const char *binding);
 
 /* The run's binding: mp_config_binding's lines, then the data's fingerprint lines; what a
  * checkpoint carries and --resume checks a run against. Returns 0, or -1 when cap is too

@@ -61,10 +61,19 @@ int mp_rundir_create(const char *res, const char *test_name, char *out, size_t c
     return mp_errf(err, "'%s' already holds %d runs started at %s", base, MAX_RUNS_PER_SECOND, stamp);
 }
 
+void mp_data_fingerprint(uint64_t bytes, uint32_t crc, char *buf, size_t cap) {
+    snprintf(buf, cap, "%llu bytes, crc32 %08x", (unsigned long long)bytes, (unsigned)crc);
+}
+
 int mp_data_fingerprint_lines(const mp_dataset *ds, FILE *f) {
-    return fprintf(f, "images_fingerprint : %llu bytes, crc32 %08x\nlabels_fingerprint : %llu bytes, crc32 %08x\n",
-                   (unsigned long long)ds->images_bytes, (unsigned)ds->images_crc,
-                   (unsigned long long)ds->labels_bytes, (unsigned)ds->labels_crc) < 0 ? -1 : 0;
+    char images[64], labels[64];
+    mp_data_fingerprint(ds->images_bytes, ds->images_crc, images, sizeof images);
+    mp_data_fingerprint(ds->labels_bytes, ds->labels_crc, labels, sizeof labels);
+    return fprintf(f, "images_fingerprint : %s\nlabels_fingerprint : %s\n", images, labels) < 0 ? -1 : 0;
+}
+
+unsigned mp_binding_crc32(const char *binding) {
+    return (unsigned)crc32(crc32(0, NULL, 0), (const unsigned char *)binding, (uInt)strlen(binding));
 }
 
 int mp_run_binding(const mp_config *cfg, const mp_dataset *ds, char *buf, size_t cap) {
@@ -79,8 +88,7 @@ int mp_run_binding(const mp_config *cfg, const mp_dataset *ds, char *buf, size_t
 
 static unsigned binding_crc(const mp_config *cfg, const mp_dataset *ds) {
     char text[MP_CHECKPOINT_BINDING];
-    if (mp_run_binding(cfg, ds, text, sizeof text) != 0) return 0;
-    return (unsigned)crc32(crc32(0, NULL, 0), (const unsigned char *)text, (uInt)strlen(text));
+    return mp_run_binding(cfg, ds, text, sizeof text) == 0 ? mp_binding_crc32(text) : 0;
 }
 
 /* args.txt: the flags as mp_config_write_args writes them (mp_config_read_args reads them

@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <zlib.h>
 
 #include "metaplast/plot.h"
+#include "metaplast/rundir.h"
 #include "metaplast/runlog.h"
 #include "metaplast/train.h"
 
@@ -53,28 +53,24 @@ static void first_difference(const char *a, const char *b, char *what, size_t ca
 }
 
 /* args.txt against the data loaded now and against its own checksum. */
-static int check_args(const char *run_dir, const mp_dataset *ds, const char *binding, int *old, mp_err *err) {
+static int check_args(const char *run_dir, const mp_dataset *ds, const char *binding, mp_err *err) {
     char path[MP_PATH_MAX + 16], value[512], want[512];
     snprintf(path, sizeof path, "%s/args.txt", run_dir);
-    *old = 0;
     const char *names[2] = {"images_fingerprint", "labels_fingerprint"};
     const char *files[2] = {ds->images_path, ds->labels_path};
-    unsigned long long bytes[2] = {ds->images_bytes, ds->labels_bytes};
-    unsigned crcs[2] = {ds->images_crc, ds->labels_crc};
+    const uint64_t bytes[2] = {ds->images_bytes, ds->labels_bytes};
+    const uint32_t crcs[2] = {ds->images_crc, ds->labels_crc};
     for (int i = 0; i < 2; i++) {
         if (args_value(path, names[i], value, sizeof value, err) != 0) return -1;
-        if (!value[0]) {
-            *old = 1; /* written before fingerprints existed */
-            return 0;
-        }
-        snprintf(want, sizeof want, "%llu bytes, crc32 %08x", bytes[i], crcs[i]);
+        mp_data_fingerprint(bytes[i], crcs[i], want, sizeof want);
+        if (!value[0])
+            return mp_errf(err, "%s: no %s line (the file was edited)", path, names[i]);
         if (strcmp(value, want) != 0)
             return mp_errf(err, "%s is not the data the run in %s was trained on: it is %s, the run's was %s", files[i],
                            run_dir, want, value);
     }
     if (args_value(path, "binding_crc32", value, sizeof value, err) != 0) return -1;
-    snprintf(want, sizeof want, "%08x", (unsigned)crc32(crc32(0, NULL, 0), (const unsigned char *)binding,
-                                                        (uInt)strlen(binding)));
+    snprintf(want, sizeof want, "%08x", mp_binding_crc32(binding));
     if (strcmp(value, want) != 0)
         return mp_errf(err, "%s: its flags are not those the run was started with (binding_crc32 %s, the flags "
                        "give %s): the file was edited", path, value, want);
@@ -92,8 +88,7 @@ int mp_resume_prepare(const mp_config *cfg, const mp_dataset *ds, const char *bi
                       mp_err *err) {
     const char *run_dir = cfg->resume;
     memset(r, 0, sizeof *r);
-    int old = 0;
-    if (check_args(run_dir, ds, binding, &old, err) != 0) return MP_EXIT_RUNTIME;
+    if (check_args(run_dir, ds, binding, err) != 0) return MP_EXIT_RUNTIME;
     if (mp_runlog_read(run_dir, &r->history, &r->cap, &r->rows, err) != 0) return MP_EXIT_RUNTIME;
 
     char ck_path[MP_PATH_MAX + 32];
@@ -103,16 +98,13 @@ int mp_resume_prepare(const mp_config *cfg, const mp_dataset *ds, const char *bi
     if (have_ck && S_ISLNK(st.st_mode) && stat(ck_path, &st) != 0) have_ck = 0; /* dangling link */
     if (have_ck) {
         if (mp_checkpoint_load(run_dir, &r->state, err) != 0) return MP_EXIT_RUNTIME;
-        if (r->state.binding[0] && strcmp(r->state.binding, binding) != 0) {
+        if (strcmp(r->state.binding, binding) != 0) {
             char what[512];
             first_difference(r->state.binding, binding, what, sizeof what);
             mp_errf(err, "%s belongs to another run: %s (the checkpoint against args.txt and the data)", ck_path,
                     what);
             return MP_EXIT_RUNTIME;
         }
-        if (!r->state.binding[0] || old)
-            fprintf(note, "metaplast: --resume %s: written by an older metaplast: its flags and data cannot be "
-                    "checked against the run's\n", run_dir);
     }
     /* the row of an episode that diverged and stopped the run (--diverge stop; kept for the
      * record) ends what can be continued from; skipped rows (--diverge skip) do not */
