@@ -9,6 +9,7 @@
 #include "metaplast/checkpoint.h"
 #include "metaplast/cli.h"
 #include "metaplast/data.h"
+#include "metaplast/eval.h"
 #include "metaplast/plot.h"
 #include "metaplast/resume.h"
 #include "metaplast/rundir.h"
@@ -87,6 +88,7 @@ int main(int argc, char **argv) {
     int parsed = mp_cli_parse(argc, argv, &cfg, stdout, stderr);
     if (parsed == MP_CLI_HELP) return MP_EXIT_OK;
     if (parsed != MP_CLI_RUN) return MP_EXIT_USAGE;
+    if (cfg.eval_n > 0) return mp_eval_main(&cfg, stdout, stderr);
     int read_only = 0;
     if (cfg.resume[0]) {
         int status = open_resume(argc, argv, &cfg, &read_only);

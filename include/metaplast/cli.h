@@ -35,6 +35,16 @@ typedef struct {
     int diverge_skip;              /* --diverge: 0 = stop (default), 1 = skip */
     int gradcheck;                 /* --gradcheck */
     char resume[MP_PATH_MAX];      /* --resume RUN_DIR ('' = new run) */
+    char classes[1024];            /* --classes ('' = every class): the canonical list, e.g. "0-35" */
+    char images[MP_PATH_MAX];      /* --images FILE: a user's IDX images (--database idx) */
+    char labels[MP_PATH_MAX];      /* --labels FILE: its labels */
+    /* the meta-test: --eval RUN_DIR ... (pointers into argv) and its flags */
+    char *const *eval_dirs;
+    int eval_n;
+    int eval_tasks;                /* --eval_tasks (100) */
+    long long eval_seed;           /* --eval_seed (1) */
+    int eval_every;                /* --eval_every (25): the curve's step, in training samples */
+    unsigned long long given;      /* bit i: flag i of the table was on the command line */
 } mp_config;
 
 /* Result of parsing: go on, help was printed (exit 0), or a usage error (exit 2). */
@@ -53,6 +63,9 @@ int mp_cli_parse(int argc, char **argv, mp_config *cfg, FILE *out, FILE *err);
  * --diverge, --resume) and differs from the stored value is an error naming it and both
  * values. Returns 0 or -1. */
 int mp_config_for_resume(int argc, char **argv, const mp_config *stored, mp_config *out, mp_err *err);
+
+/* 1 when the flag called name was given on the command line that made cfg. */
+int mp_config_given(const mp_config *cfg, const char *name);
 
 /* The mask of the terms in use (bit k = term k of the rule pool): the pseudo-gradient
  * and every --vec entry, as the model's mp_rule_mask gives it. */
