@@ -629,6 +629,7 @@ int mp_config_binding(const mp_config *cfg, char *buf, size_t cap) {
 }
 
 static void value_text(const flag *f, const mp_config *cfg, char *buf, size_t cap) {
+    memset(buf, 0, cap); /* an empty value writes nothing, and fmemopen may leave the old bytes */
     FILE *m = fmemopen(buf, cap, "w");
     if (!m) {
         snprintf(buf, cap, "?");
