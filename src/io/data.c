@@ -194,9 +194,14 @@ static int check_task(const mp_data_request *cfg, mp_dataset *ds, mp_err *err) {
     int rc = class_pool(cfg, ds, err);
     if (rc != 0) return rc;
     int subset = cfg->classes && cfg->classes[0];
-    char which[1200];
-    snprintf(which, sizeof which, cfg->exclude ? "the classes other than %s" : "--classes %s",
-             subset ? cfg->classes : "");
+    char which[2600], pool[1200];
+    unsigned char mask[MP_MAX_CLASSES] = {0};
+    for (int i = 0; i < ds->npool; i++) mask[ds->pool[i]] = 1;
+    mp_classes_format(mask, pool, sizeof pool);
+    if (cfg->exclude)
+        snprintf(which, sizeof which, "the classes other than %s (%s)", subset ? cfg->classes : "", pool);
+    else
+        snprintf(which, sizeof which, "--classes %s", subset ? cfg->classes : "");
     if (cfg->M > ds->npool) {
         if (subset)
             mp_errf(err, "%s: %d classes in %s, fewer than the %d of a task (--M)", which, ds->npool,

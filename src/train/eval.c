@@ -465,9 +465,10 @@ int mp_eval_main(const mp_config *cli, FILE *out, FILE *errf) {
         return loaded == -2 ? MP_EXIT_USAGE : MP_EXIT_RUNTIME;
     }
     if (!mp_config_given(cli, "dim") && ds.native_dim != t.dim) {
-        fprintf(errf, "metaplast: --eval: the images of %s are %dx%d, the runs' input is %dx%d: give --dim to resize "
-                "them (e.g. --dim %d; a rule's coefficients do not depend on the input size)\n", ds.images_path,
-                ds.native_dim, ds.native_dim, t.dim, t.dim, t.dim);
+        fprintf(errf, "metaplast: --eval: the images of %s are %dx%d, the runs' input is %dx%d: give --dim (--dim %d "
+                "resizes them to the runs' size, --dim %d takes them as they are; a rule's coefficients do not depend "
+                "on the input size)\n", ds.images_path, ds.native_dim, ds.native_dim, t.dim, t.dim, t.dim,
+                ds.native_dim);
         mp_dataset_free(&ds);
         free(runs);
         return MP_EXIT_USAGE;
