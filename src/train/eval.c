@@ -301,6 +301,7 @@ typedef struct {
     const double *acc, *loss; /* [r][i][j]: rule r, task i, point j */
     const int *diverged;      /* [r][i] */
     const unsigned *crc;      /* [r][i] */
+    const double *seconds;    /* [r][i]: the adaptation's wall time */
     const int *task_classes;  /* [i][M] */
     const char *classes;      /* the test's pool, canonical */
 } results;
@@ -327,7 +328,7 @@ static int write_args(const char *dir, const mp_config *t, const mp_dataset *ds,
 static int write_tasks(const char *dir, const results *res, mp_err *err) {
     out_file o;
     FILE *f = out_open(&o, dir, "tasks.csv");
-    fprintf(f, "task,rule,accuracy,loss,diverged,classes,inputs_crc32\n");
+    fprintf(f, "task,rule,accuracy,loss,diverged,classes,inputs_crc32,seconds\n");
     for (int i = 0; i < res->N; i++)
         for (int r = 0; r < res->R; r++) {
             fprintf(f, "%d,%d,", i + 1, r + 1);
@@ -336,7 +337,7 @@ static int write_tasks(const char *dir, const results *res, mp_err *err) {
             csv_number(f, LOSS(res, r, i, res->P - 1));
             fprintf(f, ",%d,", res->diverged[r * res->N + i]);
             for (int m = 0; m < res->t->M; m++) fprintf(f, "%s%d", m ? " " : "", res->task_classes[i * res->t->M + m]);
-            fprintf(f, ",%08x\n", res->crc[r * res->N + i]);
+            fprintf(f, ",%08x,%.6f\n", res->crc[r * res->N + i], res->seconds[r * res->N + i]);
         }
     return out_close(&o, err);
 }
@@ -508,6 +509,7 @@ int mp_eval_main(const mp_config *cli, FILE *out, FILE *errf) {
     double *acc = mp_malloc((size_t)R * N * P * sizeof *acc), *loss = mp_malloc((size_t)R * N * P * sizeof *loss);
     int *diverged = mp_calloc((size_t)R * N, sizeof *diverged), *task_classes = mp_malloc((size_t)N * t.M * sizeof(int));
     unsigned *crc = mp_malloc((size_t)R * N * sizeof *crc);
+    double *seconds = mp_malloc((size_t)R * N * sizeof *seconds);
     float *W = mp_malloc(nw * sizeof *W);
     mp_draw d;
     mp_draw_init(&d, &base, t.M, t.K, t.Q, 1); /* B too: a fixed rule's feedback, the same for each */
@@ -519,8 +521,10 @@ int mp_eval_main(const mp_config *cli, FILE *out, FILE *errf) {
         for (int r = 0; r < R; r++) {
             size_t at = ((size_t)r * N + i) * P;
             crc[r * N + i] = inputs_crc(&d, nw, T, NQ, base.n[0]);
+            double start = mp_now_seconds();
             diverged[r * N + i] = mp_eval_adapt(runs[r].ep, &d, runs[r].theta, T, NQ, tpoint, P, nw, base.n[0], W,
                                                 acc + at, loss + at);
+            seconds[r * N + i] = mp_now_seconds() - start;
         }
     }
     mp_draw_free(&d);
@@ -528,7 +532,7 @@ int mp_eval_main(const mp_config *cli, FILE *out, FILE *errf) {
     for (int r = 0; r < R; r++) mp_episode_free_f32(runs[r].ep);
     mp_worker_stop(worker);
 
-    results res = {&t, &ds, runs, R, N, P, tpoint, acc, loss, diverged, crc, task_classes, classes};
+    results res = {&t, &ds, runs, R, N, P, tpoint, acc, loss, diverged, crc, seconds, task_classes, classes};
     double *scratch = mp_malloc((size_t)N * sizeof *scratch);
     rule_summary *sum = mp_malloc((size_t)R * sizeof *sum);
     summarise(&res, sum, scratch);
@@ -539,7 +543,8 @@ int mp_eval_main(const mp_config *cli, FILE *out, FILE *errf) {
     } else {
         print_table(out, &res, sum);
     }
-    free(scratch), free(sum), free(acc), free(loss), free(diverged), free(task_classes), free(crc), free(tpoint);
+    free(scratch), free(sum), free(acc), free(loss), free(diverged), free(task_classes), free(crc), free(seconds),
+        free(tpoint);
     mp_dataset_free(&ds);
     free(runs);
     return status;
