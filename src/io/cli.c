@@ -465,15 +465,20 @@ static int check_combination(mp_config *cfg, mp_err *err) {
     if (pair && mp_config_given(cfg, "database") && strcmp(cfg->database, "idx") != 0)
         return mp_errf(err, "--images/--labels are a database of their own: drop --database %s (or give "
                        "--database idx)", cfg->database);
-    if (pair) snprintf(cfg->database, sizeof cfg->database, "idx");
+    if (pair) { /* zero tail: equal configs compare equal bytewise */
+        memset(cfg->database, 0, sizeof cfg->database);
+        memcpy(cfg->database, "idx", 3);
+    }
     if (strcmp(cfg->database, "idx") == 0 && (!cfg->images[0] || !cfg->labels[0]))
         return mp_errf(err, "--database idx reads a user's IDX pair: give both --images FILE and --labels FILE");
     /* absolute, so that args.txt still names them from another directory */
     char *paths[2] = {cfg->images, cfg->labels};
     for (int i = 0; i < 2; i++) {
         char resolved[PATH_MAX];
-        if (paths[i][0] && paths[i][0] != '/' && realpath(paths[i], resolved) && strlen(resolved) < MP_PATH_MAX)
-            snprintf(paths[i], MP_PATH_MAX, "%s", resolved);
+        if (paths[i][0] && paths[i][0] != '/' && realpath(paths[i], resolved) && strlen(resolved) < MP_PATH_MAX) {
+            memset(paths[i], 0, MP_PATH_MAX);
+            memcpy(paths[i], resolved, strlen(resolved));
+        }
     }
     for (int i = 0; i < NFLAGS; i++) {
         if (!(cfg->given >> i & 1)) continue;
