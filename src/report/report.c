@@ -1042,7 +1042,10 @@ int mp_report_main(int argc, char **argv, FILE *out, FILE *err) {
         const report_group *G = &groups[g];
         for (int m = 0; m < G->nmembers; m++) {
             const report_run *r = &runs[G->members[m]];
-            if (r->status == RUN_UNFINISHED)
+            if (r->status == RUN_UNFINISHED && r->nrows == 0)
+                fprintf(err, "metaplast: report: unfinished %s (group %d, seed %lld): %s; no episode to count\n",
+                        r->path, G->number, r->cfg.seed, r->why);
+            else if (r->status == RUN_UNFINISHED)
                 fprintf(err, "metaplast: report: unfinished %s (group %d, seed %lld): %s; in the per-episode curves up "
                         "to episode %ld, not in the end-of-run statistics\n", r->path, G->number, r->cfg.seed, r->why,
                         r->nrows);
