@@ -297,8 +297,9 @@ static void test_figure_clips_and_breaks(void **state) {
     const double x[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
     const double y[] = {0.5, 7, -3, 0.5, INFINITY, 0.5, NAN, 0.5, 1e300, -INFINITY};
     const double flat_y[] = {0.5, 0.5, 0.5, 0.5, NAN, 0.5, 0.5, 0.5, 0.5, 0.5};
-    mp_figure fig = {"clip", NULL, "y", 0, 11, 0, 1, NAN, 2,
-                     {{"wild", x, y, 10, 0}, {"flat", x, flat_y, 10, 0}}};
+    mp_figure fig = {.title = "clip", .ylabel = "y", .xmin = 0, .xmax = 11, .ymin = 0, .ymax = 1, .ref_y = NAN,
+                     .nseries = 2,
+                     .series = {{.name = "wild", .x = x, .y = y, .n = 10}, {.name = "flat", .x = x, .y = flat_y, .n = 10}}};
     mp_err err;
     mp_canvas *c = mp_canvas_new(MP_FIGURE_W, MP_FIGURE_H, &err);
     assert_non_null(c);
@@ -436,12 +437,13 @@ static void test_figure_legend_grid(void **state) {
     (void)state;
     enum { N = 50 };
     static double x[N], y[MP_FIGURE_MAX_SERIES][N];
-    mp_figure fig = {"many", "sub", "y", 0, N + 1, 0, 0, NAN, MP_FIGURE_MAX_SERIES, {{0}}};
+    mp_figure fig = {.title = "many", .subtitle = "sub", .ylabel = "y", .xmin = 0, .xmax = N + 1, .ymin = 0, .ymax = 0,
+                     .ref_y = NAN, .nseries = MP_FIGURE_MAX_SERIES};
     char names[MP_FIGURE_MAX_SERIES][64];
     for (int s = 0; s < MP_FIGURE_MAX_SERIES; s++) {
         for (int i = 0; i < N; i++) x[i] = i + 1, y[s][i] = s + 0.01 * i;
         snprintf(names[s], sizeof names[s], "series_%d with a long descriptive name", s);
-        fig.series[s] = (mp_series){names[s], x, y[s], N, 0};
+        fig.series[s] = (mp_series){.name = names[s], .x = x, .y = y[s], .n = N};
     }
     mp_err err;
     mp_canvas *c = mp_canvas_new(MP_FIGURE_W, MP_FIGURE_H, &err);
