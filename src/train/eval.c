@@ -20,58 +20,13 @@
 #include "metaplast/resume.h"
 #include "metaplast/rng.h"
 #include "metaplast/rundir.h"
+#include "metaplast/stats.h"
 #include "metaplast/util.h"
 #include "model/rules.h"
 #include "train/eval_internal.h"
 #include "train/trainer.h"
 
 /* ---- statistics ------------------------------------------------------------------- */
-
-/* The regularized incomplete beta function I_x(a, b), by its continued fraction
- * (modified Lentz), on the side of x where it converges fast. */
-static double incomplete_beta(double x, double a, double b) {
-    if (x <= 0) return 0;
-    if (x >= 1) return 1;
-    if (x > (a + 1) / (a + b + 2)) return 1 - incomplete_beta(1 - x, b, a);
-    double front = exp(lgamma(a + b) - lgamma(a) - lgamma(b) + a * log(x) + b * log1p(-x)) / a;
-    const double tiny = 1e-300;
-    double f = 1, c = 1, d = 0;
-    for (int i = 0; i <= 400; i++) {
-        int m = i / 2;
-        double num;
-        if (i == 0) num = 1;
-        else if (i % 2 == 0) num = m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m));
-        else num = -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1));
-        d = 1 + num * d;
-        d = fabs(d) < tiny ? tiny : d;
-        d = 1 / d;
-        c = 1 + num / c;
-        c = fabs(c) < tiny ? tiny : c;
-        double step = c * d;
-        f *= step;
-        if (fabs(1 - step) < 1e-15) break;
-    }
-    return front * (f - 1);
-}
-
-/* P(T <= t) for Student's t with df degrees of freedom. */
-static double t_cdf(double t, int df) {
-    double tail = 0.5 * incomplete_beta(df / (df + t * t), df / 2.0, 0.5);
-    return t > 0 ? 1 - tail : tail;
-}
-
-double mp_t_quantile_eval(double p, int df) {
-    if (df < 1 || !(p > 0 && p < 1)) return NAN;
-    if (p < 0.5) return -mp_t_quantile_eval(1 - p, df);
-    double lo = 0, hi = 1;
-    while (t_cdf(hi, df) < p && hi < 1e12) hi *= 2;
-    for (int i = 0; i < 200 && hi - lo > 1e-14 * hi; i++) {
-        double mid = 0.5 * (lo + hi);
-        if (t_cdf(mid, df) < p) lo = mid;
-        else hi = mid;
-    }
-    return 0.5 * (lo + hi);
-}
 
 void mp_eval_interval(const double *v, int n, double *mean, double *lo, double *hi, int *used) {
     double sum = 0;
@@ -85,7 +40,7 @@ void mp_eval_interval(const double *v, int n, double *mean, double *lo, double *
     double ss = 0;
     for (int i = 0; i < n; i++)
         if (isfinite(v[i])) ss += (v[i] - *mean) * (v[i] - *mean);
-    double half = mp_t_quantile_eval(0.975, k - 1) * sqrt(ss / (k - 1)) / sqrt((double)k);
+    double half = mp_t_quantile(0.975, k - 1) * sqrt(ss / (k - 1)) / sqrt((double)k);
     *lo = *mean - half;
     *hi = *mean + half;
 }
@@ -375,6 +330,28 @@ static int write_curve(const char *dir, const results *res, double *scratch, mp_
     return out_close(&o, err);
 }
 
+static int write_figure(const char *dir, const results *res, double *scratch, mp_err *err) {
+    size_t n = (size_t)res->R * res->P;
+    double *mean = mp_malloc(n * sizeof *mean), *lo = mp_malloc(n * sizeof *lo), *hi = mp_malloc(n * sizeof *hi);
+    char (*labels)[200] = mp_malloc((size_t)res->R * sizeof *labels);
+    const char **names = mp_malloc((size_t)res->R * sizeof *names);
+    for (int r = 0; r < res->R; r++) {
+        for (int j = 0; j < res->P; j++) {
+            point_stats p = stats_at(res, r, j, scratch);
+            mean[r * res->P + j] = p.mean, lo[r * res->P + j] = p.lo, hi[r * res->P + j] = p.hi;
+        }
+        snprintf(labels[r], sizeof labels[r], "%d: %s", r + 1, res->runs[r].rule);
+        names[r] = labels[r];
+    }
+    char subtitle[400], path[MP_PATH_MAX + 640];
+    snprintf(subtitle, sizeof subtitle, "mean of %d test tasks, band: 95%% interval; %.64s classes %.200s%s", res->N,
+             res->t->database, res->classes, res->R > 10 ? "; the first 10 rules" : "");
+    snprintf(path, sizeof path, "%s/eval_curve.png", dir);
+    int rc = mp_plot_eval_curve(path, res->R, names, res->tpoint, res->P, mean, lo, hi, res->t->M, subtitle, err);
+    free(mean), free(lo), free(hi), free(labels), free(names);
+    return rc;
+}
+
 typedef struct {
     point_stats score;
     double diff, diff_lo, diff_hi;
@@ -537,7 +514,7 @@ int mp_eval_main(const mp_config *cli, FILE *out, FILE *errf) {
     rule_summary *sum = mp_malloc((size_t)R * sizeof *sum);
     summarise(&res, sum, scratch);
     if (write_tasks(dir, &res, &err) != 0 || write_curve(dir, &res, scratch, &err) != 0 ||
-        write_summary(dir, &res, sum, &err) != 0) {
+        write_summary(dir, &res, sum, &err) != 0 || write_figure(dir, &res, scratch, &err) != 0) {
         fprintf(errf, "metaplast: %s\n", err.msg);
         status = MP_EXIT_RUNTIME;
     } else {

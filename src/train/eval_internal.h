@@ -21,7 +21,4 @@
 int mp_eval_adapt(mp_episode_f32 *ep, const mp_draw *d, const double *theta, int T, int NQ, const int *tpoint,
                   int P, size_t nw, int n0, float *W, double *acc, double *loss);
 
-/* t_{p, df}: the p-quantile of Student's t distribution with df degrees of freedom. */
-double mp_t_quantile_eval(double p, int df);
-
 #endif
