@@ -466,6 +466,69 @@ static void test_classes_on_runs(void **state) {
     ru_expect_exit(ru_run(&same), 0, "--resume with the same --classes, written otherwise");
 }
 
+/* A run of metaplast 0.2 (its args.txt has no line for the flags added since) resumes. */
+static void test_run_before_classes(void **state) {
+    (void)state;
+    make_runs();
+    char old[4400], path[4500];
+    path_in(old, sizeof old, tmp_root, "made-by-0.2");
+    char res[4400];
+    path_in(res, sizeof res, tmp_root, "runs-0.2");
+    ru_complete_run(res, "3", NULL, "a run on all classes", old, sizeof old);
+    path_in(path, sizeof path, old, "args.txt");
+    char *args = tu_read_file(path, NULL), *out = malloc(strlen(args) + 1), *o = out;
+    for (char *line = strtok(args, "\n"); line; line = strtok(NULL, "\n")) {
+        if (!strncmp(line, "classes :", 9) || !strncmp(line, "images :", 8) || !strncmp(line, "labels :", 8)) continue;
+        if (!strncmp(line, "version :", 9)) line = "version : 0.2.0";
+        o += sprintf(o, "%s\n", line);
+    }
+    assert_int_equal(tu_write_text(path, out), 0);
+    free(args), free(out);
+    ru_cmdline c = ru_resume_run(old, RU_LIST("--episodes", "5"));
+    ru_expect_exit(ru_run(&c), 0, "--resume of a run whose args.txt predates --classes");
+    assert_int_equal(ru_checkpoint_episode(old), 5);
+}
+
+/* Training on a user's IDX pair: args.txt names it; --resume takes the same pair at
+ * another path and refuses other contents. */
+static void test_train_on_idx_pair(void **state) {
+    (void)state;
+    char images[4400], labels[4400], moved_i[4400], moved_l[4400], res[4400], run[4400], cmd[20000], out[256];
+    path_in(images, sizeof images, tmp_root, "pair-images.gz");
+    path_in(labels, sizeof labels, tmp_root, "pair-labels");
+    path_in(moved_i, sizeof moved_i, tmp_root, "moved-images.gz");
+    path_in(moved_l, sizeof moved_l, tmp_root, "moved-labels");
+    enum { COUNT = 60 };
+    uint8_t px[COUNT * 100], y[COUNT];
+    for (int i = 0; i < COUNT * 100; i++) px[i] = (uint8_t)((i * 37) % 251);
+    for (int i = 0; i < COUNT; i++) y[i] = (uint8_t)(i % 5);
+    const uint32_t idims[3] = {COUNT, 10, 10}, ldims[1] = {COUNT};
+    assert_int_equal(tu_write_idx(images, 3, idims, px, 1), 0);
+    assert_int_equal(tu_write_idx(labels, 1, ldims, y, 0), 0);
+    path_in(res, sizeof res, tmp_root, "runs-pair");
+    ru_cmdline c = {.argc = 0};
+    const char *argv[] = {tu_binary(), "--images", images, "--labels", labels, "--dim", "10", "--res", res,
+                          "--gpu_mode", "0", "--K", "5", "--Q", "2", "--M", "3", "--episodes", "3", NULL};
+    for (int i = 0; argv[i]; i++) ru_cmd_add(&c, argv[i]);
+    ru_expect_exit(ru_run(&c), 0, "a run on --images/--labels");
+    ru_find_run_dir(res, run, sizeof run);
+    char path[4500];
+    path_in(path, sizeof path, run, "args.txt");
+    char *args = tu_read_file(path, NULL);
+    assert_non_null(strstr(args, "database : idx\n"));
+    assert_non_null(strstr(args, images));
+    free(args);
+    snprintf(cmd, sizeof cmd, "mv '%s' '%s' && mv '%s' '%s'", images, moved_i, labels, moved_l);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    ru_cmdline r = ru_resume_run(run, RU_LIST("--images", moved_i, "--labels", moved_l, "--episodes", "5"));
+    ru_expect_exit(ru_run(&r), 0, "--resume with the pair at another path");
+    assert_int_equal(ru_checkpoint_episode(run), 5);
+    y[0] = 4; /* other labels */
+    assert_int_equal(tu_write_idx(moved_l, 1, ldims, y, 0), 0);
+    ru_cmdline bad = ru_resume_run(run, RU_LIST("--images", moved_i, "--labels", moved_l, "--episodes", "6"));
+    ru_expect_failure(&bad, 1, RU_LIST(moved_l, "is not the data the run"), "--resume with other labels");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_interval),
@@ -474,6 +537,8 @@ int main(void) {
         cmocka_unit_test(test_bad_runs),
         cmocka_unit_test(test_bad_flags),
         cmocka_unit_test(test_classes_on_runs),
+        cmocka_unit_test(test_run_before_classes),
+        cmocka_unit_test(test_train_on_idx_pair),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
