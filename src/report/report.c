@@ -240,7 +240,8 @@ static int scan(const char *dir, int depth, strlist *runs, strlist *evals, FILE 
             free(p);
     }
     closedir(d);
-    qsort(subdirs.v, (size_t)subdirs.n, sizeof *subdirs.v, compare_text); /* the same order every time */
+    /* the same order every time */
+    if (subdirs.n > 1) qsort(subdirs.v, (size_t)subdirs.n, sizeof *subdirs.v, compare_text);
     int found = 0;
     for (int i = 0; i < subdirs.n; i++) found += scan(subdirs.v[i], depth + 1, runs, evals, err);
     strlist_free(&subdirs);
