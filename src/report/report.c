@@ -100,7 +100,8 @@ static void usage(FILE *f) {
             "\n"
             "  --res RES         results root of the report (default: results)\n"
             "  --test_name NAME  the report goes to RES/NAME/ (default: report; '' = RES/ itself)\n"
-            "  --avg_window N    episodes in the figures' moving average (default: 10, as a run's)\n");
+            "  --avg_window N    episodes in the figures' moving average (default: 10, as a run's)\n"
+            "  -h, --help        print this help and exit\n");
 }
 
 /* The value of flag `name` at argv[*i] ("--name value" or "--name=value"), or NULL when
@@ -139,6 +140,10 @@ static int parse_args(int argc, char **argv, report_args *a, FILE *out, FILE *er
     for (int i = 2; i < argc; i++) {
         const char *v;
         int missing = 0;
+        if (!only_dirs && strcmp(argv[i], "-h") == 0) {
+            usage(out);
+            return MP_EXIT_OK;
+        }
         if (only_dirs || strncmp(argv[i], "--", 2) != 0 || argv[i][2] == '\0') {
             if (!only_dirs && strcmp(argv[i], "--") == 0) {
                 only_dirs = 1; /* what follows is a DIR even if it starts with -- */
@@ -855,7 +860,7 @@ static int write_report_args(const char *dir, const report_args *a, int nruns, i
 
 static void print_table(FILE *out, const report_group *groups, int ng, const report_run *runs,
                         const report_eval *evals, int ne) {
-    fprintf(out, "%5s %5s %-12s %-4s %-10s %-8s %-8s %8s  %-34s\n", "group", "runs", "seeds", "fbk", "vec", "lamb",
+    fprintf(out, "%5s %5s %-12s %-4s %-17s %-8s %-8s %8s  %s\n", "group", "runs", "seeds", "fbk", "vec", "lamb",
             "lr_meta", "episodes", "last-100 accuracy: mean, sd, 95% interval");
     for (int gi = 0; gi < ng; gi++) {
         const report_group *g = &groups[gi];
@@ -869,7 +874,7 @@ static void print_table(FILE *out, const report_group *groups, int ng, const rep
             snprintf(acc, sizeof acc, "%.4f (one run: no sd)", g->acc.mean);
         else
             snprintf(acc, sizeof acc, "%.4f  %.4f  [%.4f, %.4f]", g->acc.mean, g->acc.sd, g->acc.lo, g->acc.hi);
-        fprintf(out, "%5d %5d %-12s %-4s %-10s %-8s %-8s %8s  %s", g->number, g->ncounted, seeds[0] ? seeds : "-",
+        fprintf(out, "%5d %5d %-12s %-4s %-17s %-8s %-8s %8s  %s", g->number, g->ncounted, seeds[0] ? seeds : "-",
                 key_value(g->key, "fbk", fbk, sizeof fbk), vec, key_value(g->key, "lamb", lamb, sizeof lamb),
                 key_value(g->key, "lr_meta", lr, sizeof lr), key_value(g->key, "episodes", ep, sizeof ep), acc);
         if (g->nunfinished) {
