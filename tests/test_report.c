@@ -364,6 +364,7 @@ static void test_groups(void **state) {
     assert_string_equal(csv_get(&s, a, "unfinished"), "0");
     assert_string_equal(csv_get(&s, a, "episodes"), EP_A);
     assert_string_equal(csv_get(&s, a, "database"), "emnist_bymerge");
+    assert_string_equal(csv_get(&s, a, "classes"), "");
     assert_string_equal(csv_get(&s, a, "M"), "3");
     assert_string_equal(csv_get(&s, a, "K"), "5");
     assert_string_equal(csv_get(&s, a, "Q"), "2");

@@ -725,14 +725,15 @@ static int write_summary(const char *dir, const report_group *groups, int ng, co
                          const report_eval *evals, int ne, mp_err *err) {
     membuf m;
     FILE *f = mem_open(&m);
-    fputs("group,runs,seeds,unfinished,unfinished_seeds,database,fbk,vec,lamb,lr_meta,a,episodes,M,K,Q,dim,"
+    fputs("group,runs,seeds,unfinished,unfinished_seeds,database,classes,fbk,vec,lamb,lr_meta,a,episodes,M,K,Q,dim,"
           "acc_last100_mean,acc_last100_sd,acc_last100_lo,acc_last100_hi", f);
     for (int k = 0; k < MP_THETAS; k++) fprintf(f, ",theta_%d_mean,theta_%d_sd", k, k);
     for (int i = 1; i <= ne; i++)
         fprintf(f, ",eval_%d_runs,eval_%d_acc_mean,eval_%d_acc_sd,eval_%d_acc_lo,eval_%d_acc_hi", i, i, i, i, i);
     fputs(",flags\n", f);
-    static const char *const columns[] = {"database", "fbk", "vec", "lamb", "lr_meta", "a", "episodes",
-                                          "M", "K", "Q", "dim"};
+    /* classes: the binding holds --classes only when it is set; empty = all */
+    static const char *const columns[] = {"database", "classes", "fbk", "vec", "lamb", "lr_meta", "a",
+                                          "episodes", "M", "K", "Q", "dim"};
     for (int gi = 0; gi < ng; gi++) {
         const report_group *g = &groups[gi];
         char buf[4096];
