@@ -112,6 +112,14 @@ static const flag flags[] = {
     {"resume", K_STRING, FIELD(resume), .def = "", .metavar = "RUN_DIR", .ours = 1,
      .resumable = 1, .help = "continue the run in RUN_DIR from its last finished episode, with the flags\n"
              "      stored in its args.txt ('' = start a new run)"},
+    {"run_dir", K_STRING, FIELD(run_dir), .def = "", .metavar = "DIR", .ours = 1, .resumable = 1,
+     .help = "the run lives in DIR itself (no time-stamped directory): a missing or empty\n"
+             "      DIR starts a new run there (parents created), a DIR that holds a run\n"
+             "      continues it as --resume DIR would (exit 0 at once when it is complete), any\n"
+             "      other DIR is refused (exit 1). DIR's lock is taken first, so of two processes\n"
+             "      started on one DIR one runs and the other exits 1. For sweeps: rerunning the\n"
+             "      same command resumes the run or finds it done. Not with --resume, --res,\n"
+             "      --test_name or --gradcheck ('' = a new time-stamped run directory)"},
 };
 enum { NFLAGS = sizeof flags / sizeof flags[0] };
 
@@ -336,7 +344,7 @@ static void print_help(FILE *out) {
             fprintf(out, "      (a switch: takes no value)\n");
         else
             fprintf(out, "      default: %s%s%s\n", *f->def ? f->def : "''", *range ? "; " : "", range);
-        if (f->resumable && strcmp(f->name, "resume") != 0)
+        if (f->resumable && strcmp(f->name, "resume") != 0 && strcmp(f->name, "run_dir") != 0)
             fprintf(out, "      (may differ from the stored value on --resume)\n");
     }
     fprintf(out, "  -h, --help\n      print this help and exit\n");
@@ -383,6 +391,30 @@ static int check_episode_memory(const mp_config *cfg, mp_err *err) {
                    MAX_EPISODE_GIB);
 }
 
+/* Whether the command line gives --name (as `--name value` or `--name=value`); a value
+ * never starts with "--", so every such token is a flag. */
+static int given(int argc, char **argv, const char *name) {
+    size_t len = strlen(name);
+    for (int i = 1; i < argc; i++)
+        if (strncmp(argv[i], "--", 2) == 0 && strncmp(argv[i] + 2, name, len) == 0 &&
+            (argv[i][2 + len] == '\0' || argv[i][2 + len] == '='))
+            return 1;
+    return 0;
+}
+
+/* --run_dir names the run's directory itself: the flags that say where a run goes, or
+ * that it goes nowhere, contradict it. */
+static int check_run_dir(int argc, char **argv, const mp_config *cfg, mp_err *err) {
+    static const char *const others[] = {"resume", "res", "test_name", "gradcheck"};
+    if (!cfg->run_dir[0]) return 0;
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++)
+        if (given(argc, argv, others[i]))
+            return mp_errf(err, "--run_dir: cannot be combined with --%s (--run_dir names the run's directory "
+                           "itself%s)", others[i], strcmp(others[i], "gradcheck") == 0 ? "; --gradcheck writes none"
+                           : strcmp(others[i], "resume") == 0 ? " and continues the run it holds" : "");
+    return 0;
+}
+
 int mp_cli_parse(int argc, char **argv, mp_config *cfg, FILE *out, FILE *err) {
     mp_config_defaults(cfg);
     for (int i = 1; i < argc; i++) {
@@ -397,7 +429,7 @@ int mp_cli_parse(int argc, char **argv, mp_config *cfg, FILE *out, FILE *err) {
         }
     }
     mp_err e;
-    if (check_episode_memory(cfg, &e) != 0) {
+    if (check_run_dir(argc, argv, cfg, &e) != 0 || check_episode_memory(cfg, &e) != 0) {
         fprintf(err, "metaplast: %s\n", e.msg);
         return MP_CLI_ERROR;
     }
@@ -475,8 +507,11 @@ int mp_config_read_args(const char *path, mp_config *cfg, mp_err *err) {
         seen[fl - flags] = lineno;
     }
     if (rc == 0 && ferror(f)) rc = mp_errf(err, "cannot read '%s': %s", path, strerror(errno));
+    /* --run_dir came after runs were being written: an args.txt without its line is one
+     * of those, whose value is the default */
     for (int i = 0; i < NFLAGS && rc == 0; i++)
-        if (!seen[i]) rc = mp_errf(err, "%s: no line for '%s'", path, flags[i].name);
+        if (!seen[i] && strcmp(flags[i].name, "run_dir") != 0)
+            rc = mp_errf(err, "%s: no line for '%s'", path, flags[i].name);
     free(line);
     fclose(f);
     return rc;
