@@ -27,7 +27,7 @@ cleanup() {
 trap cleanup EXIT
 
 t0=$SECONDS
-flags=(--database emnist_bymerge --data_dir "$data_dir" --gpu_mode 0 --episodes $episodes)
+flags=(--database emnist_bymerge --data_dir "$data_dir" --gpu_mode 0 --episodes "$episodes")
 sweep=(sweeps/parallel.sh --seeds 1-4 --jobs 2 --res "$tmp/res" --name par --bin "$bin" -- "${flags[@]}")
 dir=$tmp/res/par
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Checks shared by .ci/parallel-test.sh and .ci/slurm-test.sh (sourced; bash).
 
 # 1 once `metaplast --report` has landed: then a binary without it fails the sweep tests

@@ -21,8 +21,9 @@
 # line per seed as it ends.
 #
 # Rerunning the same command is safe and is how a sweep is finished: a seed whose run is
-# complete exits 0 at once, an interrupted one (Ctrl-C, a kill, a reboot) resumes from its
-# last finished episode, to the same numbers, and a seed never run starts. A seed whose run
+# complete exits 0 without training, an interrupted one (Ctrl-C, a kill, a reboot)
+# resumes from its last finished episode, to the same numbers, and a seed never run
+# starts. A seed whose run
 # is in use by another process (this sweep started twice) fails with exit 1, leaving that
 # run alone. The number-changing flags must stay the same between reruns (metaplast refuses
 # a seed otherwise, exit 2, naming the flag).
@@ -57,7 +58,8 @@ if [ "${1:-}" = --run-one ]; then
     elif [ $status = 0 ]; then
         what="done"
     else
-        what="FAILED: exit $status; last line: $(grep -v '^== ' <<<"$this_start" | tail -n 1)"
+        last=$(grep -v '^== ' <<<"$this_start" | tail -n 1)
+        what="FAILED: exit $status; last line: ${last:-(no output)}"
     fi
     echo "seed $seed: $what ($log)"
     exit $status
@@ -94,7 +96,7 @@ for p in "${parts[@]}"; do
     if [[ $p =~ ^-?[0-9]+$ ]]; then
         seed_list+=("$p")
     elif [[ $p =~ ^([0-9]+)-([0-9]+)$ ]] && [ "${BASH_REMATCH[1]}" -le "${BASH_REMATCH[2]}" ]; then
-        seed_list+=($(seq "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"))
+        mapfile -t -O ${#seed_list[@]} seed_list < <(seq "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}")
     else
         die "--seeds: '$p' in '$seeds' is not a seed or a range a-b with a <= b"
     fi
@@ -135,5 +137,10 @@ if [ $failed = 0 ]; then
     echo "sweep: all ${#seed_list[@]} seeds done, in $SWEEP_DIR"
     exit 0
 fi
-echo "sweep: $failed of ${#seed_list[@]} seeds did not finish (see their logs); rerun the same command to resume them" >&2
+if [ $failed -le 100 ]; then # parallel's status: how many jobs failed, 101 for more, 255 interrupted
+    echo "sweep: $failed of ${#seed_list[@]} seeds did not finish (see their logs); rerun the same command to" \
+        "resume them" >&2
+else
+    echo "sweep: stopped (parallel exited $failed); rerun the same command to resume the seeds" >&2
+fi
 exit 1

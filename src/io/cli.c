@@ -115,7 +115,7 @@ static const flag flags[] = {
     {"run_dir", K_STRING, FIELD(run_dir), .def = "", .metavar = "DIR", .ours = 1, .resumable = 1,
      .help = "the run lives in DIR itself (no time-stamped directory): a missing or empty\n"
              "      DIR starts a new run there (parents created), a DIR that holds a run\n"
-             "      continues it as --resume DIR would (exit 0 at once when it is complete), any\n"
+             "      continues it as --resume DIR would (a complete run: exit 0, saying so), any\n"
              "      other DIR is refused (exit 1). DIR's lock is taken first, so of two processes\n"
              "      started on one DIR one runs and the other exits 1. For sweeps: rerunning the\n"
              "      same command resumes the run or finds it done. Not with --resume, --res,\n"
