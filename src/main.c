@@ -9,7 +9,9 @@
 #include "metaplast/checkpoint.h"
 #include "metaplast/cli.h"
 #include "metaplast/data.h"
+#include "metaplast/eval.h"
 #include "metaplast/plot.h"
+#include "metaplast/report.h"
 #include "metaplast/resume.h"
 #include "metaplast/rundir.h"
 #include "metaplast/runlog.h"
@@ -115,10 +117,23 @@ int main(int argc, char **argv) {
     /* one OpenBLAS thread: this network's products are too small to share across
      * cores (a second thread made a forward pass slower in most measurements) */
     openblas_set_num_threads(1);
+    /* the report over many runs has its own command line (src/report/report.c) */
+    if (argc > 1 && strcmp(argv[1], "--report") == 0) return mp_report_main(argc, argv, stdout, stderr);
+    for (int i = 2; i < argc; i++)
+        if (strcmp(argv[i], "--report") == 0) {
+            fprintf(stderr, "metaplast: --report must be the first argument: metaplast --report DIR [DIR ...] "
+                    "(metaplast --report --help)\n");
+            return MP_EXIT_USAGE;
+        }
     mp_config cfg;
     int parsed = mp_cli_parse(argc, argv, &cfg, stdout, stderr);
-    if (parsed == MP_CLI_HELP) return MP_EXIT_OK;
+    if (parsed == MP_CLI_HELP) {
+        printf("\nmetaplast --report DIR [DIR ...] [--res RES] [--test_name NAME] [--avg_window N]: the report over\n"
+               "many runs (their seeds aggregated); `metaplast --report --help` says more\n");
+        return MP_EXIT_OK;
+    }
     if (parsed != MP_CLI_RUN) return MP_EXIT_USAGE;
+    if (cfg.eval_n > 0) return mp_eval_main(&cfg, stdout, stderr);
     int read_only = 0;
     if (cfg.resume[0] || cfg.run_dir[0]) {
         int status = cfg.resume[0] ? open_resume(argc, argv, &cfg, 0, &read_only)

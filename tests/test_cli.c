@@ -38,8 +38,10 @@ static int parse_list(mp_config *cfg, const char *const *args) {
 static const char *const all_flags[] = {"gpu_mode", "seed", "database", "dim", "test_name", "episodes", "K",
                                         "Q", "M", "lamb", "lr_meta", "a", "res", "avg_window", "vec", "fbk",
                                         "data_dir", "plot_every", "threads", "diverge", "gradcheck", "resume",
-                                        "run_dir"};
+                                        "run_dir", "classes", "images", "labels"};
 enum { NALL = sizeof all_flags / sizeof all_flags[0] };
+/* The meta-test's own flags: in the help, never in a run's args.txt. */
+static const char *const eval_flags[] = {"eval", "eval_tasks", "eval_seed", "eval_every"};
 
 static void test_defaults(void **state) {
     (void)state;
@@ -344,6 +346,11 @@ static void test_help(void **state) {
         if (!strstr(out_text, with_value) && !strstr(out_text, switch_only))
             fail_msg("help does not list --%s", all_flags[i]);
     }
+    for (size_t i = 0; i < sizeof eval_flags / sizeof eval_flags[0]; i++) {
+        char with_value[64];
+        snprintf(with_value, sizeof with_value, "\n  --%s ", eval_flags[i]);
+        if (!strstr(out_text, with_value)) fail_msg("help does not list --%s", eval_flags[i]);
+    }
     static const char *const facts[] = {"-h, --help", "default: 50", "default: 1e-3", "default: emnist",
                                         "default: ''", "default: []", "default: fix", "default: results",
                                         "runs on the CPU", "1 = eHebb", "2 = Oja", "feedback alignment",
@@ -403,10 +410,11 @@ static void test_args_round_trip(void **state) {
     char text[16384], again[16384], with_extras[16640];
     args_text(&c, text, sizeof text);
     /* rundir appends these; the reader skips lines that are not flags */
-    snprintf(with_extras, sizeof with_extras, "%simages_file : x.gz\nlabels_file : y.gz\nversion : 0.2.0\n", text);
+    snprintf(with_extras, sizeof with_extras, "%simages_file : x.gz\nlabels_file : y.gz\nversion : 0.3.0\n", text);
     assert_int_equal(tu_write_text(path, with_extras), 0);
     mp_err err;
     assert_int_equal(mp_config_read_args(path, &back, &err), 0);
+    c.given = 0; /* which flags the command line gave: args.txt does not say */
     assert_memory_equal(&c, &back, sizeof c); /* both start zeroed by mp_config_defaults */
     args_text(&back, again, sizeof again);
     assert_string_equal(text, again);
@@ -418,7 +426,7 @@ static void test_args_round_trip(void **state) {
     assert_int_equal(mp_config_read_args(path, &back, &err), 0);
     assert_memory_equal(&c, &back, sizeof c);
 
-    /* args.txt of a run from before --run_dir has no line for it: it is '' */
+    /* args.txt of a run from before --run_dir (a late flag) has no line for it: it is '' */
     char *run_dir_line = strstr(text, "run_dir : ");
     assert_non_null(run_dir_line);
     memmove(run_dir_line, strchr(run_dir_line, '\n') + 1, strlen(strchr(run_dir_line, '\n') + 1) + 1);
@@ -437,7 +445,7 @@ static void test_args_round_trip(void **state) {
     /* a missing flag is refused */
     char *resume_line = strstr(text, "resume : ");
     assert_non_null(resume_line);
-    resume_line[0] = '\0'; /* drop its line and the one after it (run_dir) */
+    resume_line[0] = '\0'; /* drop its line and every one after it */
     assert_int_equal(tu_write_text(path, text), 0);
     assert_int_equal(mp_config_read_args(path, &back, &err), -1);
     assert_non_null(strstr(err.msg, "resume"));
@@ -456,6 +464,87 @@ static void test_args_round_trip(void **state) {
     free(dir);
 }
 
+/* --classes: ranges and single labels, held in one canonical form; bad lists refused by name. */
+static void test_classes(void **state) {
+    (void)state;
+    mp_config c;
+    assert_int_equal(PARSE(&c, "--classes", "20-29,0-9"), MP_CLI_RUN);
+    assert_string_equal(c.classes, "0-9,20-29");
+    assert_int_equal(PARSE(&c, "--classes", "3,1,2,7"), MP_CLI_RUN);
+    assert_string_equal(c.classes, "1-3,7");
+    assert_int_equal(PARSE(&c, "--classes", "255"), MP_CLI_RUN);
+    assert_string_equal(c.classes, "255");
+    static const char *const bad[][2] = {{"9-3", "backwards"},   {"1,2,2", "listed twice"}, {"0-9,5", "listed twice"},
+                                         {"256", "0 to 255"},    {"a-b", "not a list"},     {"1,", "not a list"},
+                                         {"1-", "not a list"},   {"-3", "not a list"},      {"1 2", "not a list"},
+                                         {"0x3", "not a list"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(PARSE(&c, "--classes", bad[i][0]), MP_CLI_ERROR);
+        printf("  --classes %s: %s", bad[i][0], err_text);
+        if (!strstr(err_text, bad[i][1]) || !strstr(err_text, bad[i][0]))
+            fail_msg("--classes %s: expected '%s' and the value in: %s", bad[i][0], bad[i][1], err_text);
+    }
+    /* in the binding only when given: the runs made before --classes existed keep theirs */
+    char binding[4096];
+    assert_int_equal(PARSE(&c, "--seed", "3"), MP_CLI_RUN);
+    assert_int_equal(mp_config_binding(&c, binding, sizeof binding), 0);
+    assert_null(strstr(binding, "classes"));
+    assert_int_equal(PARSE(&c, "--classes", "0-35"), MP_CLI_RUN);
+    assert_int_equal(mp_config_binding(&c, binding, sizeof binding), 0);
+    assert_non_null(strstr(binding, "classes : 0-35\n"));
+    /* not resumable: a resumed run keeps its classes */
+    mp_config stored = c, out;
+    mp_err err;
+    char *argv1[] = {"metaplast", "--resume", "r", "--classes", "0-36", NULL};
+    assert_int_equal(mp_config_for_resume(5, argv1, &stored, &out, &err), -1);
+    printf("  %s\n", err.msg);
+    assert_non_null(strstr(err.msg, "--classes"));
+    char *argv2[] = {"metaplast", "--resume", "r", "--classes", "35,0-34", NULL};
+    assert_int_equal(mp_config_for_resume(5, argv2, &stored, &out, &err), 0); /* the same list */
+}
+
+/* --images/--labels: a database of one's own, "idx"; --eval takes only the flags it uses. */
+static void test_idx_pair_and_eval_scope(void **state) {
+    (void)state;
+    mp_config c;
+    assert_int_equal(PARSE(&c, "--images", "/x/i.gz", "--labels", "/x/l.gz"), MP_CLI_RUN);
+    assert_string_equal(c.database, "idx");
+    assert_int_equal(PARSE(&c, "--database", "idx", "--images", "/x/i.gz", "--labels", "/x/l.gz"), MP_CLI_RUN);
+    struct {
+        const char *args[6], *needle;
+    } bad[] = {
+        {{"--images", "/x/i.gz"}, "both --images FILE and --labels FILE"},
+        {{"--database", "idx"}, "both --images FILE and --labels FILE"},
+        {{"--database", "emnist", "--images", "/x/i", "--labels", "/x/l"}, "drop --database emnist"},
+        {{"--eval", "r1", "--fbk", "sym"}, "--fbk does not apply to --eval"},
+        {{"--eval", "r1", "r2", "--seed", "2"}, "--seed does not apply to --eval"},
+        {{"--eval", "r1", "--resume", "r1"}, "--resume does not apply to --eval"},
+        {{"--eval_tasks", "10"}, "--eval_tasks applies only to the meta-test"},
+        {{"--eval"}, "at least one run directory"},
+        {{"--eval", "r1", "--eval_tasks", "1"}, "out of range"},
+        {{"--eval", "r1", "--eval_every", "0"}, "out of range"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *argv[8] = {0};
+        int n = 0;
+        while (n < 6 && bad[i].args[n]) argv[n] = bad[i].args[n], n++;
+        assert_int_equal(parse_list(&c, argv), MP_CLI_ERROR);
+        printf("  %s", err_text);
+        if (!strstr(err_text, bad[i].needle)) fail_msg("expected '%s' in: %s", bad[i].needle, err_text);
+    }
+    assert_int_equal(PARSE(&c, "--eval", "r1", "r2", "--M", "4", "--classes", "0-9", "--eval_tasks", "7"), MP_CLI_RUN);
+    assert_int_equal(c.eval_n, 2);
+    assert_string_equal(c.eval_dirs[0], "r1");
+    assert_string_equal(c.eval_dirs[1], "r2");
+    assert_int_equal(c.eval_tasks, 7);
+    assert_true(mp_config_given(&c, "M"));
+    assert_false(mp_config_given(&c, "K"));
+    /* the eval flags never reach a run's args.txt */
+    char text[16384];
+    args_text(&c, text, sizeof text);
+    assert_null(strstr(text, "eval"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),         cmocka_unit_test(test_both_syntaxes),
@@ -463,7 +552,8 @@ int main(void) {
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_too_long_string),  cmocka_unit_test(test_help),
         cmocka_unit_test(test_write_args_format),
-        cmocka_unit_test(test_args_round_trip),
+        cmocka_unit_test(test_args_round_trip),  cmocka_unit_test(test_classes),
+        cmocka_unit_test(test_idx_pair_and_eval_scope),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

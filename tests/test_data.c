@@ -112,6 +112,101 @@ static void test_load_resized(void **state) {
     mp_dataset_free(&ds);
 }
 
+/* --classes: the pool tasks draw from, its smallest class, and the complement (exclude);
+ * a list that names a missing class or leaves fewer than M is a usage error (-2). */
+static void test_class_pool(void **state) {
+    fixture *fx = *state;
+    /* classes 0..4 with 2, 3, 2, 4, 3 images */
+    const uint8_t labels[14] = {0, 0, 1, 1, 1, 2, 2, 3, 3, 3, 3, 4, 4, 4};
+    write_fake(fx, labels, 14);
+    fx->cfg.M = 2;
+    fx->cfg.K = 1, fx->cfg.Q = 1;
+    snprintf(fx->cfg.classes, sizeof fx->cfg.classes, "0-1,3");
+    mp_dataset ds;
+    mp_err err;
+    assert_int_equal(load_cfg(&fx->cfg, &ds, &err), 0);
+    assert_int_equal(ds.npool, 3);
+    const int pool[3] = {0, 1, 3};
+    assert_memory_equal(ds.pool, pool, sizeof pool);
+    assert_int_equal(ds.pool_smallest, 2);
+    assert_int_equal(ds.smallest_class, 2); /* of the whole database */
+    mp_dataset_free(&ds);
+    /* the complement: 2 and 4 */
+    mp_data_request r = mp_config_data_request(&fx->cfg);
+    r.exclude = 1;
+    assert_int_equal(mp_dataset_load(&r, &ds, &err), 0);
+    const int rest[2] = {2, 4};
+    assert_int_equal(ds.npool, 2);
+    assert_memory_equal(ds.pool, rest, sizeof rest);
+    assert_int_equal(ds.pool_smallest, 2);
+    mp_dataset_free(&ds);
+    /* K+Q = 3 is more than class 0 has (2), though the database's largest class has 4 */
+    fx->cfg.K = 2;
+    assert_int_equal(load_cfg(&fx->cfg, &ds, &err), -2);
+    printf("  %s\n", err.msg);
+    assert_non_null(strstr(err.msg, "--classes 0-1,3"));
+    assert_non_null(strstr(err.msg, "only 2 images"));
+    fx->cfg.K = 1;
+    fx->cfg.M = 4;
+    assert_int_equal(load_cfg(&fx->cfg, &ds, &err), -2);
+    printf("  %s\n", err.msg);
+    assert_non_null(strstr(err.msg, "3 classes"));
+    assert_non_null(strstr(err.msg, "--M"));
+    fx->cfg.M = 2;
+    snprintf(fx->cfg.classes, sizeof fx->cfg.classes, "0-5");
+    assert_int_equal(load_cfg(&fx->cfg, &ds, &err), -2);
+    printf("  %s\n", err.msg);
+    assert_non_null(strstr(err.msg, "class 5 is not in the database"));
+    assert_null(ds.pixels);
+}
+
+/* --images/--labels: any IDX pair by path, raw or gzip, with the named databases' checks. */
+static void test_idx_pair(void **state) {
+    fixture *fx = *state;
+    char images[4000], labels[4000];
+    snprintf(images, sizeof images, "%s/my-images.idx3", fx->dir);
+    snprintf(labels, sizeof labels, "%s/my-labels.idx1.gz", fx->dir);
+    const uint8_t y[4] = {1, 0, 1, 0};
+    const uint32_t ldims[1] = {4}, idims[3] = {4, 3, 3};
+    uint8_t px[36];
+    for (int i = 0; i < 36; i++) px[i] = (uint8_t)i;
+    assert_int_equal(tu_write_idx(images, 3, idims, px, 0), 0); /* raw */
+    assert_int_equal(tu_write_idx(labels, 1, ldims, y, 1), 0);  /* gzip */
+    mp_config c;
+    mp_config_defaults(&c);
+    snprintf(c.database, sizeof c.database, "idx");
+    snprintf(c.images, sizeof c.images, "%s", images);
+    snprintf(c.labels, sizeof c.labels, "%s", labels);
+    c.dim = 3, c.M = 2, c.K = 1, c.Q = 1;
+    mp_dataset ds;
+    mp_err err;
+    assert_int_equal(load_cfg(&c, &ds, &err), 0);
+    assert_int_equal(ds.count, 4);
+    assert_int_equal(ds.nclasses, 2);
+    assert_int_equal(ds.native_dim, 3);
+    assert_string_equal(ds.images_path, images);
+    assert_int_equal(ds.pixels[9], 9);
+    mp_dataset_free(&ds);
+    /* resized to --dim; native_dim remembers the file's */
+    c.dim = 6;
+    assert_int_equal(load_cfg(&c, &ds, &err), 0);
+    assert_int_equal(ds.dim, 6);
+    assert_int_equal(ds.native_dim, 3);
+    mp_dataset_free(&ds);
+    /* the same checks: more images than labels, named */
+    const uint32_t ldims3[1] = {3};
+    assert_int_equal(tu_write_idx(labels, 1, ldims3, y, 1), 0);
+    assert_int_equal(load_cfg(&c, &ds, &err), -1);
+    printf("  %s\n", err.msg);
+    assert_non_null(strstr(err.msg, images));
+    /* a missing file, named with its flag */
+    snprintf(c.labels, sizeof c.labels, "%s/nothing.gz", fx->dir);
+    assert_int_equal(load_cfg(&c, &ds, &err), -1);
+    printf("  %s\n", err.msg);
+    assert_non_null(strstr(err.msg, "--labels"));
+    assert_non_null(strstr(err.msg, "nothing.gz"));
+}
+
 static void test_count_mismatch(void **state) {
     fixture *fx = *state;
     const uint8_t labels[3] = {0, 1, 0};
@@ -188,8 +283,9 @@ static void test_database_names(void **state) {
     (void)state;
     int n = 0;
     for (; mp_database_names[n]; n++) assert_true(mp_database_known(mp_database_names[n]));
-    assert_int_equal(n, 3);
+    assert_int_equal(n, 4);
     assert_string_equal(mp_database_names[0], "emnist");
+    assert_string_equal(mp_database_names[3], "idx"); /* a user's pair: --images, --labels */
     assert_false(mp_database_known("mnist"));
     assert_false(mp_database_known(""));
     assert_false(mp_database_known(NULL));
@@ -535,7 +631,7 @@ int main(void) {
         T(test_load_fake),          T(test_load_resized),       T(test_count_mismatch),
         T(test_label_out_of_range), T(test_empty_class),        T(test_not_square),
         T(test_corrupt_file_named), T(test_missing_files),      T(test_fashion_missing),
-        T(test_unknown_database),   T(test_database_names),     T(test_resize_constant),
+        T(test_unknown_database), T(test_class_pool), T(test_idx_pair),   T(test_database_names),     T(test_resize_constant),
         T(test_resize_area),        T(test_resize_bilinear),    T(test_shared_bymerge),
         T(test_fashion_mnist),      T(test_fashion_data_dir_first), T(test_gzip_bomb),
         T(test_limit_counts_resize), T(test_fifo),              T(test_task_checked_before_images),

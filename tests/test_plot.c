@@ -297,8 +297,10 @@ static void test_figure_clips_and_breaks(void **state) {
     const double x[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
     const double y[] = {0.5, 7, -3, 0.5, INFINITY, 0.5, NAN, 0.5, 1e300, -INFINITY};
     const double flat_y[] = {0.5, 0.5, 0.5, 0.5, NAN, 0.5, 0.5, 0.5, 0.5, 0.5};
-    mp_figure fig = {"clip", NULL, "y", 0, 11, 0, 1, NAN, 2,
-                     {{"wild", x, y, 10, 0}, {"flat", x, flat_y, 10, 0}}};
+    mp_figure fig = {.title = "clip", .ylabel = "y", .xmin = 0, .xmax = 11, .ymin = 0, .ymax = 1, .ref_y = NAN,
+                     .nseries = 2,
+                     .series = {{.name = "wild", .x = x, .y = y, .n = 10},
+                                {.name = "flat", .x = x, .y = flat_y, .n = 10}}};
     mp_err err;
     mp_canvas *c = mp_canvas_new(MP_FIGURE_W, MP_FIGURE_H, &err);
     assert_non_null(c);
@@ -436,12 +438,13 @@ static void test_figure_legend_grid(void **state) {
     (void)state;
     enum { N = 50 };
     static double x[N], y[MP_FIGURE_MAX_SERIES][N];
-    mp_figure fig = {"many", "sub", "y", 0, N + 1, 0, 0, NAN, MP_FIGURE_MAX_SERIES, {{0}}};
+    mp_figure fig = {.title = "many", .subtitle = "sub", .ylabel = "y", .xmin = 0, .xmax = N + 1, .ymin = 0, .ymax = 0,
+                     .ref_y = NAN, .nseries = MP_FIGURE_MAX_SERIES};
     char names[MP_FIGURE_MAX_SERIES][64];
     for (int s = 0; s < MP_FIGURE_MAX_SERIES; s++) {
         for (int i = 0; i < N; i++) x[i] = i + 1, y[s][i] = s + 0.01 * i;
         snprintf(names[s], sizeof names[s], "series_%d with a long descriptive name", s);
-        fig.series[s] = (mp_series){names[s], x, y[s], N, 0};
+        fig.series[s] = (mp_series){.name = names[s], .x = x, .y = y[s], .n = N};
     }
     mp_err err;
     mp_canvas *c = mp_canvas_new(MP_FIGURE_W, MP_FIGURE_H, &err);
@@ -458,6 +461,75 @@ static void test_figure_legend_grid(void **state) {
     mp_canvas_free(c);
 }
 
+/* A band (mp_series lo/hi): a translucent tint of the series' colour between its edges,
+ * under the line, with a gap where an edge is NaN; the data's y range takes it in. The x
+ * label: NULL draws "episode", as before, pixel for pixel; another label other pixels. */
+static void test_figure_band_and_xlabel(void **state) {
+    (void)state;
+    enum { N = 10 };
+    double x[N], y[N], lo[N], hi[N];
+    for (int i = 0; i < N; i++) x[i] = i + 1, y[i] = 0.5, lo[i] = 0.3, hi[i] = 0.7;
+    lo[7] = NAN; /* no band from episode 7 to 9 */
+    mp_figure fig = {.title = "band", .ylabel = "y", .xmin = 0, .xmax = 11, .ymin = 0, .ymax = 1, .ref_y = NAN,
+                     .nseries = 1, .series = {{.name = "s", .x = x, .y = y, .n = N, .lo = lo, .hi = hi}}};
+    mp_err err;
+    mp_canvas *c = mp_canvas_new(MP_FIGURE_W, MP_FIGURE_H, &err);
+    mp_canvas *plain = mp_canvas_new(MP_FIGURE_W, MP_FIGURE_H, &err);
+    assert_non_null(c);
+    assert_non_null(plain);
+    mp_plot_area a;
+    mp_figure_draw(c, &fig, &a);
+    image im = canvas_image(c);
+    mp_rgb col = mp_series_color(0), tint;
+    tint.r = (unsigned char)lround(255 + (col.r - 255) * 0.2);
+    tint.g = (unsigned char)lround(255 + (col.g - 255) * 0.2);
+    tint.b = (unsigned char)lround(255 + (col.b - 255) * 0.2);
+    /* off the grid lines (x ticks every 2 episodes, y every 0.2) */
+    assert_true(same(pixel(&im, (int)mp_plot_x(&a, 3.3), (int)mp_plot_y(&a, 0.45)), tint));
+    assert_true(same(pixel(&im, (int)mp_plot_x(&a, 3.3), (int)mp_plot_y(&a, 0.62)), tint));
+    assert_true(white(pixel(&im, (int)mp_plot_x(&a, 3.3), (int)mp_plot_y(&a, 0.85))));
+    assert_true(white(pixel(&im, (int)mp_plot_x(&a, 3.3), (int)mp_plot_y(&a, 0.15))));
+    assert_true(white(pixel(&im, (int)mp_plot_x(&a, 7.3), (int)mp_plot_y(&a, 0.45)))); /* the gap */
+    assert_true(same(pixel(&im, (int)mp_plot_x(&a, 3.3), (int)mp_plot_y(&a, 0.5)), col)); /* the line on top */
+    /* without the band: no tint, and every pixel outside the band's region as with it */
+    fig.series[0].lo = fig.series[0].hi = NULL;
+    mp_figure_draw(plain, &fig, NULL);
+    image pm = canvas_image(plain);
+    assert_true(white(pixel(&pm, (int)mp_plot_x(&a, 3.3), (int)mp_plot_y(&a, 0.45))));
+    int top = (int)mp_plot_y(&a, 0.7) - 1, bottom = (int)mp_plot_y(&a, 0.3) + 2;
+    for (int py = 0; py < im.h; py++)
+        for (int px = 0; px < im.w; px++)
+            if ((py < top || py > bottom) && !same(pixel(&im, px, py), pixel(&pm, px, py)))
+                fail_msg("the band changed pixel (%d, %d), outside its region", px, py);
+    /* xlabel NULL is "episode"; another label changes only the bottom margin */
+    mp_canvas *labelled = mp_canvas_new(MP_FIGURE_W, MP_FIGURE_H, &err);
+    fig.xlabel = "episode";
+    mp_figure_draw(labelled, &fig, NULL);
+    assert_memory_equal(labelled->rgb, plain->rgb, (size_t)MP_FIGURE_W * MP_FIGURE_H * 3);
+    mp_canvas_free(labelled);
+    labelled = mp_canvas_new(MP_FIGURE_W, MP_FIGURE_H, &err);
+    fig.xlabel = "training samples";
+    mp_figure_draw(labelled, &fig, NULL);
+    image lm = canvas_image(labelled);
+    int differ = 0;
+    for (int py = 0; py < im.h; py++)
+        for (int px = 0; px < im.w; px++)
+            if (!same(pixel(&lm, px, py), pixel(&pm, px, py))) {
+                assert_true(py > a.bottom + 30);
+                differ++;
+            }
+    assert_true(differ > 100);
+    mp_canvas_free(labelled);
+    /* an automatic y range holds the band */
+    for (int i = 0; i < N; i++) lo[i] = -2, hi[i] = 3;
+    fig.ymin = fig.ymax = 0;
+    fig.series[0].lo = lo, fig.series[0].hi = hi;
+    mp_figure_draw(c, &fig, &a);
+    assert_true(a.ymin <= -2 && a.ymax >= 3);
+    mp_canvas_free(c);
+    mp_canvas_free(plain);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_moving_average_matches_direct),
@@ -471,6 +543,7 @@ int main(void) {
         cmocka_unit_test(test_theta_legend_names),
         cmocka_unit_test(test_plot_all_ten_thetas),
         cmocka_unit_test(test_figure_legend_grid),
+        cmocka_unit_test(test_figure_band_and_xlabel),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -310,6 +310,44 @@ static void test_png_errors_name_the_path(void **state) {
     free(dir);
 }
 
+/* mp_fill_between: the columns whose centres lie between the first and the last point,
+ * the span between the edges (either may be the higher), soft at a fractional edge,
+ * blended at alpha; a NaN leaves a gap; the clip holds. */
+static void test_fill_between(void **state) {
+    (void)state;
+    mp_canvas *c = canvas(20, 30);
+    mp_fill_between(c, (const double[]){2, 12}, (const double[]){15, 15}, (const double[]){5, 5}, 2, RED, 1.0);
+    for (int y = 0; y < 30; y++)
+        for (int x = 0; x < 20; x++)
+            assert_int_equal(same(mp_canvas_pixel(c, x, y), RED), x >= 2 && x < 12 && y >= 5 && y < 15);
+    mp_canvas_free(c);
+    /* half alpha, and a half-covered top row */
+    c = canvas(20, 30);
+    mp_fill_between(c, (const double[]){0, 20}, (const double[]){5.5, 5.5}, (const double[]){10, 10}, 2, RED, 0.5);
+    mp_rgb half = mp_canvas_pixel(c, 7, 7), quarter = mp_canvas_pixel(c, 7, 5);
+    assert_int_equal(half.r, 228);
+    assert_int_equal(half.g, 128);
+    assert_int_equal(quarter.g, 191); /* 255 - 255 * 0.25, rounded */
+    assert_true(same(mp_canvas_pixel(c, 7, 4), WHITE) && same(mp_canvas_pixel(c, 7, 10), WHITE));
+    mp_canvas_free(c);
+    /* a NaN edge at the third point: only the first piece is drawn */
+    c = canvas(20, 30);
+    mp_fill_between(c, (const double[]){0, 5, 10, 15}, (const double[]){2, 2, NAN, 2},
+                    (const double[]){8, 8, 8, 8}, 4, RED, 1.0);
+    assert_int_equal(painted_outside(c, 0, 2, 5, 8), 0);
+    assert_true(same(mp_canvas_pixel(c, 4, 4), RED));
+    mp_canvas_free(c);
+    /* the clip, and coordinates far off the canvas */
+    c = canvas(20, 30);
+    mp_canvas_clip(c, 3, 3, 6, 6);
+    mp_fill_between(c, (const double[]){-1e6, 1e6}, (const double[]){-1e6, -1e6}, (const double[]){1e6, 1e6}, 2, RED,
+                    1.0);
+    mp_canvas_unclip(c);
+    assert_int_equal(painted_outside(c, 3, 3, 6, 6), 0);
+    assert_true(same(mp_canvas_pixel(c, 5, 5), RED));
+    mp_canvas_free(c);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_canvas_starts_white),
@@ -323,6 +361,7 @@ int main(void) {
         cmocka_unit_test(test_font_covers_printable_ascii),
         cmocka_unit_test(test_png_round_trip),
         cmocka_unit_test(test_png_errors_name_the_path),
+        cmocka_unit_test(test_fill_between),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

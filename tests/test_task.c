@@ -122,6 +122,42 @@ static void test_same_seed_same_task(void **state) {
     free_fake(&ds);
 }
 
+/* A pool (--classes): tasks use only its classes, every one of them over many draws; a
+ * pool of every class draws exactly the tasks of no pool (the runs made before it). */
+static void test_class_pool(void **state) {
+    (void)state;
+    mp_dataset ds = fake_dataset(10, sizes10);
+    int pool[4] = {1, 4, 5, 8}, seen[10] = {0};
+    ds.pool = pool, ds.npool = 4, ds.pool_smallest = 31;
+    mp_task t, u;
+    mp_task_init(&t, 3, 5, 2);
+    mp_task_init(&u, 3, 5, 2);
+    mp_rng rng, rng2;
+    mp_rng_seed(&rng, 5);
+    for (int e = 0; e < 300; e++) {
+        mp_task_draw(&t, &ds, &rng);
+        check_task(&t, &ds);
+        for (int i = 0; i < t.M; i++) seen[t.classes[i]]++;
+    }
+    for (int c = 0; c < 10; c++) {
+        int in_pool = c == 1 || c == 4 || c == 5 || c == 8;
+        if (in_pool ? seen[c] == 0 : seen[c] != 0) fail_msg("class %d drawn %d times", c, seen[c]);
+    }
+    int all[10] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+    mp_rng_seed(&rng, 6);
+    mp_rng_seed(&rng2, 6);
+    for (int e = 0; e < 50; e++) {
+        ds.pool = all, ds.npool = 10, ds.pool_smallest = 30;
+        mp_task_draw(&t, &ds, &rng);
+        ds.pool = NULL;
+        mp_task_draw(&u, &ds, &rng2);
+        assert_true(same_task(&t, &u));
+    }
+    mp_task_free(&t);
+    mp_task_free(&u);
+    free_fake(&ds);
+}
+
 /* Over many draws every image serves, both as a training and as a query image, and the
  * training order is not grouped by class. */
 static void test_coverage_and_shuffle(void **state) {
@@ -191,7 +227,7 @@ static void test_edge_sizes(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_task_is_valid),
-        cmocka_unit_test(test_same_seed_same_task),
+        cmocka_unit_test(test_same_seed_same_task), cmocka_unit_test(test_class_pool),
         cmocka_unit_test(test_coverage_and_shuffle),
         cmocka_unit_test(test_edge_sizes),
     };

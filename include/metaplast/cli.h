@@ -36,6 +36,16 @@ typedef struct {
     int gradcheck;                 /* --gradcheck */
     char resume[MP_PATH_MAX];      /* --resume RUN_DIR ('' = new run) */
     char run_dir[MP_PATH_MAX];     /* --run_dir DIR ('' = a new time-stamped directory) */
+    char classes[1024];            /* --classes ('' = every class): the canonical list, e.g. "0-35" */
+    char images[MP_PATH_MAX];      /* --images FILE: a user's IDX images (--database idx) */
+    char labels[MP_PATH_MAX];      /* --labels FILE: its labels */
+    /* the meta-test: --eval RUN_DIR ... (pointers into argv) and its flags */
+    char *const *eval_dirs;
+    int eval_n;
+    int eval_tasks;                /* --eval_tasks (100) */
+    long long eval_seed;           /* --eval_seed (1) */
+    int eval_every;                /* --eval_every (25): the curve's step, in training samples */
+    unsigned long long given;      /* bit i: flag i of the table was on the command line */
 } mp_config;
 
 /* Result of parsing: go on, help was printed (exit 0), or a usage error (exit 2). */
@@ -51,9 +61,12 @@ int mp_cli_parse(int argc, char **argv, mp_config *cfg, FILE *out, FILE *err);
 /* --resume: out = the stored flags (from the run's args.txt) with the command line
  * applied on top. A flag that would change a number (any but those the flag table marks
  * resumable: --episodes, --gpu_mode, --avg_window, --plot_every, --data_dir, --threads,
- * --diverge, --resume, --run_dir) and differs from the stored value is an error naming it and both
- * values. Returns 0 or -1. */
+ * --diverge, --resume, --run_dir) and differs from the stored value is an error naming it
+ * and both values. Returns 0 or -1. */
 int mp_config_for_resume(int argc, char **argv, const mp_config *stored, mp_config *out, mp_err *err);
+
+/* 1 when the flag called name was given on the command line that made cfg. */
+int mp_config_given(const mp_config *cfg, const char *name);
 
 /* The mask of the terms in use (bit k = term k of the rule pool): the pseudo-gradient
  * and every --vec entry, as the model's mp_rule_mask gives it. */
@@ -73,7 +86,7 @@ int mp_config_write_args(const mp_config *cfg, FILE *f);
 
 /* Reads an args.txt written by mp_config_write_args (plus lines that are not flags, which
  * it skips) into cfg, with the command line's checks. Every flag must have its line but
- * --run_dir's (runs written before that flag have none: it is then '').
+ * those added after metaplast 0.2 (the flag table's late ones: their default then).
  * Returns 0, or -1 with a message naming the file, the line and the flag. */
 int mp_config_read_args(const char *path, mp_config *cfg, mp_err *err);
 

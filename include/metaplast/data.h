@@ -16,6 +16,11 @@ typedef struct {
     int *class_start;        /* nclasses + 1: images of class c are class_images[class_start[c] .. class_start[c+1]) */
     int *class_images;       /* count image indices grouped by class */
     int smallest_class;      /* fewest images of any class */
+    int native_dim;          /* the images' side in the file, before resizing */
+    /* The classes tasks are drawn from (--classes; every class when it is not given),
+     * ascending, and the fewest images of any of them. */
+    int *pool;
+    int npool, pool_smallest;
     char images_path[4096];
     char labels_path[4096];
     /* Fingerprint of the two files as stored on disk (the compressed bytes of a .gz):
@@ -38,25 +43,39 @@ typedef struct {
  * database's classes) and per_class = K + Q images of each (at most the smallest
  * class), both checked on the labels, before the images are read. */
 typedef struct {
-    const char *database; /* one of mp_database_names */
+    const char *database; /* one of mp_database_names; "idx": the pair images, labels */
     const char *data_dir;
     int dim;              /* images resized to dim x dim */
     int M;
     int per_class;
+    const char *images, *labels;  /* --images, --labels: a user's IDX pair (database "idx") */
+    const char *classes;  /* --classes: the labels tasks are drawn from ("" or NULL: all) */
+    int exclude;          /* 1: tasks draw from every class NOT in classes (a meta-test's held-out ones) */
 } mp_data_request;
+
+/* Labels of an IDX label file are bytes: at most this many classes. */
+#define MP_MAX_CLASSES 256
+
+/* A --classes list, "0-35" or "0-9,20-29" (by label, ascending or not, no repeats):
+ * mask[c] = 1 for every class in it. Returns the number of classes, or -1 with a message
+ * naming the text and what is wrong. */
+int mp_classes_parse(const char *text, unsigned char mask[MP_MAX_CLASSES], mp_err *err);
+/* The canonical text of a mask: ascending ranges, "0-9,20-29" ("" for an empty mask). */
+void mp_classes_format(const unsigned char mask[MP_MAX_CLASSES], char *buf, size_t cap);
 
 /* Names accepted by --database, NULL-terminated (for validation and the help text). */
 extern const char *const mp_database_names[];
 /* 1 when name is one of mp_database_names, else 0. */
 int mp_database_known(const char *name);
 
-/* Loads req->database from req->data_dir (with the Fashion-MNIST fallback), resized to
- * req->dim.
+/* Loads req->database from req->data_dir (with the Fashion-MNIST fallback), or the pair
+ * req->images, req->labels (database "idx"), resized to req->dim.
  * Order: both headers (counts equal, square images, the memory against
  * MP_DATA_MAX_BYTES), then the labels, then --M and --K/--Q against the classes, and
  * only then the images are read and resized.
  * Returns 0 on success; -2 when the command line asks for more than the data has
- * (--M above the number of classes, K+Q above the smallest class: a usage error, exit 2);
+ * (--M above the number of classes, K+Q above the smallest class, --classes naming a
+ * class the database lacks: a usage error, exit 2);
  * -1 on every other failure (missing, unreadable, corrupt or oversized files). On failure
  * err says why (naming the file when it is the file's fault) and *ds is zeroed.
  * Missing files: the message lists the expected paths and the command that fetches them. */

@@ -14,4 +14,12 @@ const char *mp_plot_file(int i);
  * and drawn in palette colour k whatever else is on. */
 int mp_plot_all(const char *run_dir, const mp_record *rec, int n, int avg_window, unsigned terms, mp_err *err);
 
+/* The meta-test's learning curves (eval_curve.png at path): for each of nrules rules
+ * (names[r] in the legend; at most 10 are drawn, the first ones), the mean query accuracy
+ * mean[r * npoints + j] after samples[j] training samples, with its 95% interval lo..hi
+ * as a band; a dashed line at chance (1 / M). */
+int mp_plot_eval_curve(const char *path, int nrules, const char *const *names, const int *samples, int npoints,
+                       const double *mean, const double *lo, const double *hi, int M, const char *subtitle,
+                       mp_err *err);
+
 #endif

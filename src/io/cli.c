@@ -29,7 +29,7 @@
 /* --vec entries are distinct members of the pool, so they always fit. */
 _Static_assert(MP_RULE_COUNT - 1 <= MP_MAX_VEC, "mp_config.vec cannot hold the rule pool");
 
-typedef enum { K_INT, K_LONG, K_LLONG, K_DOUBLE, K_STRING, K_CHOICE, K_VEC, K_SWITCH } value_kind;
+typedef enum { K_INT, K_LONG, K_LLONG, K_DOUBLE, K_STRING, K_CHOICE, K_VEC, K_SWITCH, K_CLASSES, K_PATHS } value_kind;
 typedef enum { ANY_FINITE, AT_LEAST_ZERO, ABOVE_ZERO } double_bound;
 
 typedef struct {
@@ -44,8 +44,17 @@ typedef struct {
     int nonempty;                 /* K_STRING */
     int ours;                     /* added by metaplast, not a flag of the release */
     int resumable;                /* may differ on --resume: it changes no number */
+    /* Added after metaplast 0.2: an args.txt may lack its line (the default then), and it
+     * enters a checkpoint's binding only when it differs from the default, so runs made
+     * before it resume as they did. */
+    int late;
+    /* Where it applies: 0 = runs only, EVAL_TOO = runs and --eval, EVAL_ONLY = --eval
+     * only (never in a run's args.txt). Given where it does not apply, it is an error. */
+    int scope;
     const char *help;
 } flag;
+
+enum { EVAL_TOO = 1, EVAL_ONLY = 2 };
 
 #define FIELD(m) .offset = offsetof(mp_config, m), .size = sizeof(((mp_config *)0)->m)
 
@@ -55,26 +64,26 @@ static const char *const switch_names[] = {"False", "True", NULL}; /* as args.tx
 
 static const flag flags[] = {
     {"gpu_mode", K_INT, FIELD(gpu_mode), .def = "1", .metavar = "N", .min = 0, .max = 1,
-     .resumable = 1, .help = "accepted for compatibility with the release: metaplast has no GPU backend and\n"
+     .resumable = 1, .scope = EVAL_TOO, .help = "accepted for compatibility with the release: metaplast has no GPU backend and\n"
              "      runs on the CPU (with 1 it says so once on stderr)"},
     {"seed", K_LLONG, FIELD(seed), .def = "1", .metavar = "N", .min = LLONG_MIN, .max = LLONG_MAX,
      .help = "seed of the random generator (xoshiro256**) behind every draw: tasks, shuffles,\n"
              "      initial weights; same seed and flags, same numbers"},
     {"database", K_STRING, FIELD(database), .def = "emnist", .metavar = "NAME",
-     .choices = mp_database_names, .help = "database to learn from; its files are read from --data_dir"},
+     .choices = mp_database_names, .scope = EVAL_TOO, .help = "database to learn from; its files are read from --data_dir"},
     {"dim", K_INT, FIELD(dim), .def = "28", .metavar = "D", .min = 1, .max = MAX_DIM,
-     .help = "images are resized to D x D; the input layer has D*D units"},
+     .scope = EVAL_TOO, .help = "images are resized to D x D; the input layer has D*D units"},
     {"test_name", K_STRING, FIELD(test_name), .def = "", .metavar = "NAME",
-     .help = "name of the experiment: its runs go to <res>/<test_name>/"},
+     .scope = EVAL_TOO, .help = "name of the experiment: its runs go to <res>/<test_name>/"},
     {"episodes", K_LONG, FIELD(episodes), .def = "600", .metavar = "N", .min = 1, .max = MAX_COUNT,
      .resumable = 1, .help = "meta-training episodes: each draws a task, adapts a fresh network with the\n"
              "      rule and takes one Adam step on theta"},
     {"K", K_INT, FIELD(K), .def = "50", .metavar = "N", .min = 1, .max = MAX_KQ,
-     .help = "training images per class: one plasticity step each, T = M*K steps per episode"},
+     .scope = EVAL_TOO, .help = "training images per class: one plasticity step each, T = M*K steps per episode"},
     {"Q", K_INT, FIELD(Q), .def = "10", .metavar = "N", .min = 1, .max = MAX_KQ,
-     .help = "query images per class: the meta-loss is measured on them"},
+     .scope = EVAL_TOO, .help = "query images per class: the meta-loss is measured on them"},
     {"M", K_INT, FIELD(M), .def = "5", .metavar = "N", .min = 1, .max = MAX_M,
-     .help = "classes per task (distinct)"},
+     .scope = EVAL_TOO, .help = "classes per task (distinct)"},
     {"lamb", K_DOUBLE, FIELD(lamb), .def = "0.0", .metavar = "X", .bound = AT_LEAST_ZERO,
      .help = "weight of the L1 penalty lamb * sum_k |theta_k| in the meta-loss"},
     {"lr_meta", K_DOUBLE, FIELD(lr_meta), .def = "1e-3", .metavar = "X", .bound = ABOVE_ZERO,
@@ -82,7 +91,7 @@ static const flag flags[] = {
     {"a", K_DOUBLE, FIELD(a), .def = "1e-3", .metavar = "X", .bound = ANY_FINITE,
      .help = "initial pseudo-gradient coefficient: theta starts at (a, 0, ..., 0)"},
     {"res", K_STRING, FIELD(res), .def = "results", .metavar = "DIR", .nonempty = 1,
-     .help = "results root: each run gets <res>/<test_name>/<YYYY-mm-dd_HH-MM-SS>_<n>/"},
+     .scope = EVAL_TOO, .help = "results root: each run gets <res>/<test_name>/<YYYY-mm-dd_HH-MM-SS>_<n>/"},
     {"avg_window", K_INT, FIELD(avg_window), .def = "10", .metavar = "N", .min = 1, .max = MAX_COUNT,
      .resumable = 1, .help = "episodes in the moving average of the accuracy, loss and angle plots"},
     {"vec", K_VEC, FIELD(vec), .def = "[]", .metavar = "[N ...]",
@@ -92,11 +101,11 @@ static const flag flags[] = {
      .help = "feedback pathway: fix = fixed random matrices B (feedback alignment),\n"
              "      sym = B is the current forward weights W (backprop)"},
     {"data_dir", K_STRING, FIELD(data_dir), .def = "data", .metavar = "DIR", .nonempty = 1, .ours = 1,
-     .resumable = 1, .help = "directory holding the databases' files (e.g. DIR/emnist/)"},
+     .resumable = 1, .scope = EVAL_TOO, .help = "directory holding the databases' files (e.g. DIR/emnist/)"},
     {"plot_every", K_INT, FIELD(plot_every), .def = "0", .metavar = "N", .min = 0, .max = MAX_COUNT,
      .ours = 1, .resumable = 1, .help = "also redraw the plots every N episodes (0: only at the end of the run)"},
     {"threads", K_INT, FIELD(threads), .def = "2", .metavar = "N", .min = 1, .max = 2, .ours = 1,
-     .resumable = 1, .help = "threads: 2 shares the input layer's matrix products with a second core (used\n"
+     .resumable = 1, .scope = EVAL_TOO, .help = "threads: 2 shares the input layer's matrix products with a second core (used\n"
              "      only when the process may run on 2 CPUs); the numbers are the same with 1"},
     {"diverge", K_CHOICE, FIELD(diverge_skip), .def = "stop", .metavar = "stop|skip", .choices = diverge_names,
      .ours = 1, .resumable = 1,
@@ -112,7 +121,7 @@ static const flag flags[] = {
     {"resume", K_STRING, FIELD(resume), .def = "", .metavar = "RUN_DIR", .ours = 1,
      .resumable = 1, .help = "continue the run in RUN_DIR from its last finished episode, with the flags\n"
              "      stored in its args.txt ('' = start a new run)"},
-    {"run_dir", K_STRING, FIELD(run_dir), .def = "", .metavar = "DIR", .ours = 1, .resumable = 1,
+    {"run_dir", K_STRING, FIELD(run_dir), .def = "", .metavar = "DIR", .ours = 1, .resumable = 1, .late = 1,
      .help = "the run lives in DIR itself (no time-stamped directory): a missing or empty\n"
              "      DIR starts a new run there (parents created), a DIR that holds a run\n"
              "      continues it as --resume DIR would (a complete run: exit 0, saying so), any\n"
@@ -120,8 +129,41 @@ static const flag flags[] = {
              "      started on one DIR one runs and the other exits 1. For sweeps: rerunning the\n"
              "      same command resumes the run or finds it done. Not with --resume, --res,\n"
              "      --test_name or --gradcheck ('' = a new time-stamped run directory)"},
+    {"classes", K_CLASSES, FIELD(classes), .def = "", .metavar = "LIST", .ours = 1, .late = 1, .scope = EVAL_TOO,
+     .help = "the classes (by label) tasks are drawn from, e.g. 0-35 or 0-9,20-29 ('' = all).\n"
+             "      With --eval: the classes of the test tasks (default: those the runs' meta-\n"
+             "      training never saw, the complement of their --classes; all when they used\n"
+             "      all, or when the test database is another one)"},
+    {"images", K_STRING, FIELD(images), .def = "", .metavar = "FILE", .ours = 1, .late = 1, .resumable = 1,
+     .scope = EVAL_TOO,
+     .help = "a database of your own: an IDX images file (gzip or raw, idx3: count x side x\n"
+             "      side bytes), with --labels; implies --database idx. Checked like the named\n"
+             "      databases; C = its largest label + 1. A run records its size and CRC-32:\n"
+             "      --resume may give the same pair at another path"},
+    {"labels", K_STRING, FIELD(labels), .def = "", .metavar = "FILE", .ours = 1, .late = 1, .resumable = 1,
+     .scope = EVAL_TOO, .help = "the IDX labels file (idx1, one byte per image) of --images"},
+    {"eval", K_PATHS, FIELD(eval_dirs), .def = "", .metavar = "RUN_DIR [RUN_DIR ...]", .ours = 1, .late = 1,
+     .scope = EVAL_ONLY,
+     .help = "the meta-test: judge the rule of each finished run (its --fbk, --vec and final\n"
+             "      theta) on the same fresh test tasks, and write tasks.csv, curve.csv,\n"
+             "      summary.csv, eval_curve.png and args.txt into a new directory\n"
+             "      <res>/<test_name or eval>/<YYYY-mm-dd_HH-MM-SS>_<n>/. The data and task\n"
+             "      flags (--database, --data_dir, --images, --labels, --M, --K, --Q, --dim,\n"
+             "      --classes) default to the runs' own"},
+    {"eval_tasks", K_INT, FIELD(eval_tasks), .def = "100", .metavar = "N", .min = 2, .max = 1000000, .ours = 1,
+     .late = 1, .scope = EVAL_ONLY, .help = "test tasks every rule adapts to"},
+    {"eval_seed", K_LLONG, FIELD(eval_seed), .def = "1", .metavar = "N", .min = LLONG_MIN, .max = LLONG_MAX,
+     .ours = 1, .late = 1, .scope = EVAL_ONLY,
+     .help = "seed of the test tasks' own generator (a stream apart from any run's draws,\n"
+             "      even with the same number): tasks, images, order, initial W and B"},
+    {"eval_every", K_INT, FIELD(eval_every), .def = "25", .metavar = "S", .min = 1, .max = MAX_COUNT, .ours = 1,
+     .late = 1, .scope = EVAL_ONLY,
+     .help = "the learning curve's step: the query set is scored after 0, S, 2S, ... and\n"
+             "      all M*K training samples"},
 };
 enum { NFLAGS = sizeof flags / sizeof flags[0] };
+
+_Static_assert(NFLAGS <= 64, "mp_config.given has a bit per flag");
 
 static void *field(const flag *f, mp_config *cfg) { return (char *)cfg + f->offset; }
 static const void *cfield(const flag *f, const mp_config *cfg) { return (const char *)cfg + f->offset; }
@@ -173,7 +215,12 @@ static void describe_range(const flag *f, char *buf, size_t cap) {
             if (mp_rule_is_selectable(k)) n += snprintf(buf + n, cap - n, "%s %d = %s", k == first ? "" : ",", k, mp_rule_name(k));
         break;
     }
+    case K_CLASSES:
+        snprintf(buf, cap, "labels 0 to %d, as ranges a-b and single labels, comma-separated",
+                 MP_MAX_CLASSES - 1);
+        break;
     case K_SWITCH:
+    case K_PATHS:
         break;
     }
 }
@@ -310,6 +357,18 @@ static int set_value(const flag *f, const char *text, mp_config *cfg, mp_err *er
     case K_VEC:
         vec_clear(cfg);
         return vec_append_list(f, text, cfg, err);
+    case K_CLASSES: { /* held in its canonical form, so that equal lists compare equal */
+        unsigned char mask[MP_MAX_CLASSES];
+        memset(p, 0, f->size);
+        if (!*text) return 0;
+        if (mp_classes_parse(text, mask, err) < 0) return -1;
+        mp_classes_format(mask, (char *)p, f->size);
+        return 0;
+    }
+    case K_PATHS: /* only from the command line (parse_flag); the default is none */
+        cfg->eval_dirs = NULL;
+        cfg->eval_n = 0;
+        return *text ? mp_errf(err, "--%s: takes its values on the command line", f->name) : 0;
     }
     return mp_errf(err, "--%s: unknown kind of flag", f->name);
 }
@@ -335,13 +394,20 @@ static void print_help(FILE *out) {
             "Flags take `--name value` or `--name=value`.\n");
     for (int i = 0; i < NFLAGS; i++) {
         const flag *f = &flags[i];
-        if (i == 0 || f->ours != flags[i - 1].ours)
-            fprintf(out, "\n%s\n", f->ours ? "Added by metaplast:" : "Flags of the release:");
+        int section = f->scope == EVAL_ONLY ? 2 : f->ours;
+        static const char *const headings[] = {
+            "Flags of the release:", "Added by metaplast:",
+            "The meta-test (--eval; it also takes --database, --data_dir, --images, --labels,\n"
+            "--M, --K, --Q, --dim, --classes, --res, --test_name, --threads; no other flag):"};
+        if (i == 0 || section != (flags[i - 1].scope == EVAL_ONLY ? 2 : flags[i - 1].ours))
+            fprintf(out, "\n%s\n", headings[section]);
         char range[512];
         describe_range(f, range, sizeof range);
         fprintf(out, "  --%s%s%s\n      %s\n", f->name, *f->metavar ? " " : "", f->metavar, f->help);
         if (f->kind == K_SWITCH)
             fprintf(out, "      (a switch: takes no value)\n");
+        else if (f->kind == K_PATHS)
+            fprintf(out, "      (one or more values)\n");
         else
             fprintf(out, "      default: %s%s%s\n", *f->def ? f->def : "''", *range ? "; " : "", range);
         if (f->resumable && strcmp(f->name, "resume") != 0 && strcmp(f->name, "run_dir") != 0)
@@ -361,6 +427,15 @@ static int parse_flag(int argc, char **argv, int *i, mp_config *cfg, mp_err *err
     size_t len = eq ? (size_t)(eq - name) : strlen(name);
     const flag *f = find_flag(name, len);
     if (!f) return mp_errf(err, "unknown flag '--%.*s' (see --help)", (int)len, name);
+    cfg->given |= 1ULL << (f - flags);
+    if (f->kind == K_PATHS) { /* one or more values: every following token that is not a flag */
+        if (eq) return mp_errf(err, "--%s: give the run directories as separate arguments", f->name);
+        cfg->eval_dirs = argv + *i + 1;
+        cfg->eval_n = 0;
+        while (*i + 1 < argc && !is_flag_token(argv[*i + 1])) ++*i, cfg->eval_n++;
+        if (cfg->eval_n == 0) return mp_errf(err, "--%s: give at least one run directory", f->name);
+        return 0;
+    }
 
     if (f->kind == K_SWITCH)
         return eq ? mp_errf(err, "--%s: takes no value, got '%s'", f->name, eq + 1) : set_value(f, "True", cfg, err);
@@ -391,27 +466,49 @@ static int check_episode_memory(const mp_config *cfg, mp_err *err) {
                    MAX_EPISODE_GIB);
 }
 
-/* Whether the command line gives --name (as `--name value` or `--name=value`); a value
- * never starts with "--", so every such token is a flag. */
-static int given(int argc, char **argv, const char *name) {
-    size_t len = strlen(name);
-    for (int i = 1; i < argc; i++)
-        if (strncmp(argv[i], "--", 2) == 0 && strncmp(argv[i] + 2, name, len) == 0 &&
-            (argv[i][2 + len] == '\0' || argv[i][2 + len] == '='))
-            return 1;
-    return 0;
-}
-
 /* --run_dir names the run's directory itself: the flags that say where a run goes, or
  * that it goes nowhere, contradict it. */
-static int check_run_dir(int argc, char **argv, const mp_config *cfg, mp_err *err) {
+static int check_run_dir(const mp_config *cfg, mp_err *err) {
     static const char *const others[] = {"resume", "res", "test_name", "gradcheck"};
     if (!cfg->run_dir[0]) return 0;
     for (size_t i = 0; i < sizeof others / sizeof others[0]; i++)
-        if (given(argc, argv, others[i]))
+        if (mp_config_given(cfg, others[i]))
             return mp_errf(err, "--run_dir: cannot be combined with --%s (--run_dir names the run's directory "
                            "itself%s)", others[i], strcmp(others[i], "gradcheck") == 0 ? "; --gradcheck writes none"
                            : strcmp(others[i], "resume") == 0 ? " and continues the run it holds" : "");
+    return 0;
+}
+
+/* What the flags say together: --images with --labels (the database "idx"), and which
+ * flags apply to a run or to --eval. */
+static int check_combination(mp_config *cfg, mp_err *err) {
+    int pair = cfg->images[0] || cfg->labels[0];
+    if (pair && mp_config_given(cfg, "database") && strcmp(cfg->database, "idx") != 0)
+        return mp_errf(err, "--images/--labels are a database of their own: drop --database %s (or give "
+                       "--database idx)", cfg->database);
+    if (pair) { /* zero tail: equal configs compare equal bytewise */
+        memset(cfg->database, 0, sizeof cfg->database);
+        memcpy(cfg->database, "idx", 3);
+    }
+    if (strcmp(cfg->database, "idx") == 0 && (!cfg->images[0] || !cfg->labels[0]))
+        return mp_errf(err, "--database idx reads a user's IDX pair: give both --images FILE and --labels FILE");
+    /* absolute, so that args.txt still names them from another directory */
+    char *paths[2] = {cfg->images, cfg->labels};
+    for (int i = 0; i < 2; i++) {
+        char resolved[PATH_MAX];
+        if (paths[i][0] && paths[i][0] != '/' && realpath(paths[i], resolved) && strlen(resolved) < MP_PATH_MAX) {
+            memset(paths[i], 0, MP_PATH_MAX);
+            memcpy(paths[i], resolved, strlen(resolved));
+        }
+    }
+    for (int i = 0; i < NFLAGS; i++) {
+        if (!(cfg->given >> i & 1)) continue;
+        if (cfg->eval_n > 0 && flags[i].scope == 0)
+            return mp_errf(err, "--%s does not apply to --eval: a judged rule's flags and theta come from its run "
+                           "directory (see --help)", flags[i].name);
+        if (cfg->eval_n == 0 && flags[i].scope == EVAL_ONLY)
+            return mp_errf(err, "--%s applies only to the meta-test, --eval RUN_DIR ...", flags[i].name);
+    }
     return 0;
 }
 
@@ -429,7 +526,7 @@ int mp_cli_parse(int argc, char **argv, mp_config *cfg, FILE *out, FILE *err) {
         }
     }
     mp_err e;
-    if (check_run_dir(argc, argv, cfg, &e) != 0 || check_episode_memory(cfg, &e) != 0) {
+    if (check_combination(cfg, &e) != 0 || check_run_dir(cfg, &e) != 0 || check_episode_memory(cfg, &e) != 0) {
         fprintf(err, "metaplast: %s\n", e.msg);
         return MP_CLI_ERROR;
     }
@@ -455,7 +552,12 @@ static int write_value(const flag *f, const mp_config *cfg, FILE *out) {
         format_double(*(const double *)p, buf, sizeof buf);
         return fputs(buf, out);
     }
-    case K_STRING: return fputs((const char *)p, out);
+    case K_STRING:
+    case K_CLASSES: return fputs((const char *)p, out);
+    case K_PATHS:
+        for (int i = 0; i < cfg->eval_n; i++)
+            if (fprintf(out, "%s%s", i ? " " : "", cfg->eval_dirs[i]) < 0) return -1;
+        return 0;
     case K_CHOICE:
     case K_SWITCH: return fputs(f->choices[*(const int *)p], out);
     case K_VEC:
@@ -468,9 +570,11 @@ static int write_value(const flag *f, const mp_config *cfg, FILE *out) {
 }
 
 int mp_config_write_args(const mp_config *cfg, FILE *f) {
-    for (int i = 0; i < NFLAGS; i++)
+    for (int i = 0; i < NFLAGS; i++) {
+        if (flags[i].scope == EVAL_ONLY) continue;
         if (fprintf(f, "%s : ", flags[i].name) < 0 || write_value(&flags[i], cfg, f) < 0 || fputc('\n', f) == EOF)
             return -1;
+    }
     return 0;
 }
 
@@ -496,7 +600,7 @@ int mp_config_read_args(const char *path, mp_config *cfg, mp_err *err) {
         }
         const char *value = sep[2] == ' ' ? sep + 3 : sep + 2;
         const flag *fl = find_flag(line, (size_t)(sep - line));
-        if (!fl) continue; /* not a flag: the data files and version that rundir adds */
+        if (!fl || fl->scope == EVAL_ONLY) continue; /* not a run's flag: the data files and version that rundir adds */
         if (seen[fl - flags]) {
             rc = mp_errf(err, "%s:%ld: '%s' is given twice (also on line %ld)", path, lineno, fl->name,
                          seen[fl - flags]);
@@ -507,11 +611,8 @@ int mp_config_read_args(const char *path, mp_config *cfg, mp_err *err) {
         seen[fl - flags] = lineno;
     }
     if (rc == 0 && ferror(f)) rc = mp_errf(err, "cannot read '%s': %s", path, strerror(errno));
-    /* --run_dir came after runs were being written: an args.txt without its line is one
-     * of those, whose value is the default */
     for (int i = 0; i < NFLAGS && rc == 0; i++)
-        if (!seen[i] && strcmp(flags[i].name, "run_dir") != 0)
-            rc = mp_errf(err, "%s: no line for '%s'", path, flags[i].name);
+        if (!seen[i] && !flags[i].late) rc = mp_errf(err, "%s: no line for '%s'", path, flags[i].name);
     free(line);
     fclose(f);
     return rc;
@@ -520,22 +621,41 @@ int mp_config_read_args(const char *path, mp_config *cfg, mp_err *err) {
 unsigned mp_config_terms(const mp_config *cfg) { return mp_rule_mask(cfg->vec, cfg->nvec); }
 
 mp_data_request mp_config_data_request(const mp_config *cfg) {
-    return (mp_data_request){cfg->database, cfg->data_dir, cfg->dim, cfg->M, cfg->K + cfg->Q};
+    return (mp_data_request){cfg->database, cfg->data_dir, cfg->dim, cfg->M, cfg->K + cfg->Q, cfg->images,
+                             cfg->labels, cfg->classes, 0};
 }
+
+int mp_config_given(const mp_config *cfg, const char *name) {
+    const flag *f = find_flag(name, strlen(name));
+    return f && (cfg->given >> (f - flags) & 1);
+}
+
+static void value_text(const flag *f, const mp_config *cfg, char *buf, size_t cap);
 
 int mp_config_binding(const mp_config *cfg, char *buf, size_t cap) {
     FILE *m = fmemopen(buf, cap, "w");
     if (!m) return -1;
     int rc = 0;
-    for (int i = 0; i < NFLAGS && rc == 0; i++)
-        if (!flags[i].resumable && strcmp(flags[i].name, "res") != 0 && strcmp(flags[i].name, "test_name") != 0 &&
-            (fprintf(m, "%s : ", flags[i].name) < 0 || write_value(&flags[i], cfg, m) < 0 || fputc('\n', m) == EOF))
-            rc = -1;
+    mp_config defaults;
+    mp_config_defaults(&defaults);
+    for (int i = 0; i < NFLAGS && rc == 0; i++) {
+        const flag *f = &flags[i];
+        if (f->resumable || f->scope == EVAL_ONLY || strcmp(f->name, "res") == 0 || strcmp(f->name, "test_name") == 0)
+            continue;
+        if (f->late) { /* only when set: the binding of a run made before the flag existed stays the same */
+            char now[MP_PATH_MAX + 64], def[MP_PATH_MAX + 64];
+            value_text(f, cfg, now, sizeof now);
+            value_text(f, &defaults, def, sizeof def);
+            if (strcmp(now, def) == 0) continue;
+        }
+        if (fprintf(m, "%s : ", f->name) < 0 || write_value(f, cfg, m) < 0 || fputc('\n', m) == EOF) rc = -1;
+    }
     if (fclose(m) != 0 || rc != 0) return -1;
     return strlen(buf) + 1 < cap ? 0 : -1;
 }
 
 static void value_text(const flag *f, const mp_config *cfg, char *buf, size_t cap) {
+    memset(buf, 0, cap); /* an empty value writes nothing, and fmemopen may leave the old bytes */
     FILE *m = fmemopen(buf, cap, "w");
     if (!m) {
         snprintf(buf, cap, "?");
@@ -549,6 +669,7 @@ int mp_config_for_resume(int argc, char **argv, const mp_config *stored, mp_conf
     *out = *stored;
     for (int i = 1; i < argc; i++)
         if (parse_flag(argc, argv, &i, out, err)) return -1;
+    if (check_combination(out, err) != 0) return -1;
     for (int i = 0; i < NFLAGS; i++) {
         char was[MP_PATH_MAX + 64], now[MP_PATH_MAX + 64];
         value_text(&flags[i], stored, was, sizeof was);

@@ -12,12 +12,13 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { DB_EMNIST, DB_EMNIST_BYMERGE, DB_FASHION_MNIST, DB_COUNT };
+enum { DB_EMNIST, DB_EMNIST_BYMERGE, DB_FASHION_MNIST, DB_IDX, DB_COUNT };
 
 const char *const mp_database_names[DB_COUNT + 1] = {
     [DB_EMNIST] = "emnist",
     [DB_EMNIST_BYMERGE] = "emnist_bymerge",
     [DB_FASHION_MNIST] = "fashion_mnist",
+    [DB_IDX] = "idx", /* a user's pair, --images and --labels */
     [DB_COUNT] = NULL,
 };
 
@@ -38,6 +39,7 @@ static const database databases[DB_COUNT] = {
     [DB_FASHION_MNIST] = {"fashion-mnist", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz",
                           10, "/usr/share/datasets/fashion-mnist",
                           "`apt-get install dataset-fashion-mnist`"},
+    [DB_IDX] = {NULL, NULL, NULL, MP_MAX_CLASSES, NULL, NULL},
 };
 
 static int database_index(const char *name) {
@@ -154,16 +156,64 @@ static int check_headers(const mp_data_request *cfg, const mp_dataset *ds, const
     return 0;
 }
 
+/* The classes tasks draw from: --classes, every class but those (exclude), or all. -2
+ * when the list names a class the database lacks. */
+static int class_pool(const mp_data_request *cfg, mp_dataset *ds, mp_err *err) {
+    unsigned char mask[MP_MAX_CLASSES];
+    if (cfg->classes && cfg->classes[0]) {
+        mp_err e;
+        if (mp_classes_parse(cfg->classes, mask, &e) < 0) {
+            mp_errf(err, "%s", e.msg);
+            return -2;
+        }
+        for (int c = ds->nclasses; c < MP_MAX_CLASSES && !cfg->exclude; c++)
+            if (mask[c]) {
+                mp_errf(err, "--classes %s: class %d is not in the database (%s has labels 0 to %d)", cfg->classes,
+                        c, ds->labels_path, ds->nclasses - 1);
+                return -2;
+            }
+        if (cfg->exclude)
+            for (int c = 0; c < MP_MAX_CLASSES; c++) mask[c] = !mask[c];
+    } else {
+        memset(mask, 1, sizeof mask);
+    }
+    ds->pool = mp_malloc((size_t)ds->nclasses * sizeof *ds->pool);
+    ds->npool = 0;
+    ds->pool_smallest = ds->count;
+    for (int c = 0; c < ds->nclasses; c++)
+        if (mask[c]) {
+            ds->pool[ds->npool++] = c;
+            int n = ds->class_start[c + 1] - ds->class_start[c];
+            if (n < ds->pool_smallest) ds->pool_smallest = n;
+        }
+    return 0;
+}
+
 /* The command line against the classes (labels known, images not read yet): -2. */
-static int check_task(const mp_data_request *cfg, const mp_dataset *ds, mp_err *err) {
-    if (cfg->M > ds->nclasses) {
-        mp_errf(err, "--M: %d classes per task, but the database has only %d classes", cfg->M, ds->nclasses);
+static int check_task(const mp_data_request *cfg, mp_dataset *ds, mp_err *err) {
+    int rc = class_pool(cfg, ds, err);
+    if (rc != 0) return rc;
+    int subset = cfg->classes && cfg->classes[0];
+    char which[2600], pool[1200];
+    unsigned char mask[MP_MAX_CLASSES] = {0};
+    for (int i = 0; i < ds->npool; i++) mask[ds->pool[i]] = 1;
+    mp_classes_format(mask, pool, sizeof pool);
+    if (cfg->exclude)
+        snprintf(which, sizeof which, "the classes other than %s (%s)", subset ? cfg->classes : "", pool);
+    else
+        snprintf(which, sizeof which, "--classes %s", subset ? cfg->classes : "");
+    if (cfg->M > ds->npool) {
+        if (subset)
+            mp_errf(err, "%s: %d classes in %s, fewer than the %d of a task (--M)", which, ds->npool,
+                    ds->labels_path, cfg->M);
+        else
+            mp_errf(err, "--M: %d classes per task, but the database has only %d classes", cfg->M, ds->nclasses);
         return -2;
     }
     long long kq = (long long)cfg->per_class;
-    if (kq > ds->smallest_class) {
-        mp_errf(err, "--K/--Q: K+Q = %lld images per class, but the smallest class of the database has only "
-                "%d images", kq, ds->smallest_class);
+    if (kq > ds->pool_smallest) {
+        mp_errf(err, "--K/--Q: K+Q = %lld images per class, but the smallest class of %s has only %d images", kq,
+                subset ? which : "the database", ds->pool_smallest);
         return -2;
     }
     return 0;
@@ -192,7 +242,7 @@ static int load_checked(const mp_data_request *cfg, const database *db, mp_datas
     if (rc == 0) rc = mp_idx_read_payload(images_in, &images, err);
     mp_idx_close(images_in);
     if (rc != 0) return rc;
-    ds->dim = (int)images.dims[1];
+    ds->dim = ds->native_dim = (int)images.dims[1];
     ds->pixels = images.data;
     ds->images_bytes = images.file_bytes;
     ds->images_crc = images.file_crc;
@@ -210,6 +260,21 @@ static int load_checked(const mp_data_request *cfg, const database *db, mp_datas
     return 0;
 }
 
+/* A user's pair: both paths given, each a readable regular file. */
+static int locate_pair(const mp_data_request *cfg, mp_dataset *ds, mp_err *err) {
+    if (!cfg->images || !cfg->images[0] || !cfg->labels || !cfg->labels[0])
+        return mp_errf(err, "--database idx reads a user's IDX pair: give both --images FILE and --labels FILE");
+    if (strlen(cfg->images) >= sizeof ds->images_path || strlen(cfg->labels) >= sizeof ds->labels_path)
+        return mp_errf(err, "--images/--labels: the path is too long");
+    snprintf(ds->images_path, sizeof ds->images_path, "%s", cfg->images);
+    snprintf(ds->labels_path, sizeof ds->labels_path, "%s", cfg->labels);
+    const char *paths[2] = {ds->images_path, ds->labels_path}, *names[2] = {"images", "labels"};
+    for (int i = 0; i < 2; i++)
+        if (access(paths[i], R_OK) != 0)
+            return mp_errf(err, "--%s %s: cannot read it: %s", names[i], paths[i], strerror(errno));
+    return 0;
+}
+
 int mp_dataset_load(const mp_data_request *cfg, mp_dataset *ds, mp_err *err) {
     memset(ds, 0, sizeof *ds);
     int index = database_index(cfg->database);
@@ -221,7 +286,7 @@ int mp_dataset_load(const mp_data_request *cfg, mp_dataset *ds, mp_err *err) {
         return mp_errf(err, "unknown database '%s' (known: %s)", cfg->database, known);
     }
     const database *db = &databases[index];
-    int rc = locate_files(cfg->database, db, cfg->data_dir, ds, err);
+    int rc = index == DB_IDX ? locate_pair(cfg, ds, err) : locate_files(cfg->database, db, cfg->data_dir, ds, err);
     if (rc == 0) rc = load_checked(cfg, db, ds, err);
     if (rc != 0) {
         mp_dataset_free(ds);
@@ -230,11 +295,68 @@ int mp_dataset_load(const mp_data_request *cfg, mp_dataset *ds, mp_err *err) {
     return 0;
 }
 
+/* ---- --classes lists ---------------------------------------------------------------- */
+
+static int parse_label(const char *text, const char **end, const char *all, mp_err *err) {
+    if (*text < '0' || *text > '9')
+        return mp_errf(err, "--classes: '%s' is not a list of labels like 0-35 or 0-9,20-29", all);
+    long v = 0;
+    while (*text >= '0' && *text <= '9') {
+        v = v * 10 + (*text++ - '0');
+        if (v >= MP_MAX_CLASSES)
+            return mp_errf(err, "--classes: '%s': labels go from 0 to %d (an IDX label is a byte)", all,
+                           MP_MAX_CLASSES - 1);
+    }
+    *end = text;
+    return (int)v;
+}
+
+int mp_classes_parse(const char *text, unsigned char mask[MP_MAX_CLASSES], mp_err *err) {
+    memset(mask, 0, MP_MAX_CLASSES);
+    int count = 0;
+    const char *p = text;
+    if (!*p) return mp_errf(err, "--classes: the list is empty");
+    for (;;) {
+        int lo = parse_label(p, &p, text, err), hi = lo;
+        if (lo < 0) return -1;
+        if (*p == '-') {
+            hi = parse_label(p + 1, &p, text, err);
+            if (hi < 0) return -1;
+            if (hi < lo) return mp_errf(err, "--classes: '%s': the range %d-%d is backwards", text, lo, hi);
+        }
+        for (int c = lo; c <= hi; c++) {
+            if (mask[c]) return mp_errf(err, "--classes: '%s': class %d is listed twice", text, c);
+            mask[c] = 1;
+            count++;
+        }
+        if (!*p) return count;
+        if (*p != ',' || !p[1])
+            return mp_errf(err, "--classes: '%s' is not a list of labels like 0-35 or 0-9,20-29", text);
+        p++;
+    }
+}
+
+void mp_classes_format(const unsigned char mask[MP_MAX_CLASSES], char *buf, size_t cap) {
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int c = 0; c < MP_MAX_CLASSES && n < cap; c++) {
+        if (!mask[c]) continue;
+        int hi = c;
+        while (hi + 1 < MP_MAX_CLASSES && mask[hi + 1]) hi++;
+        if (hi > c)
+            n += (size_t)snprintf(buf + n, cap - n, "%s%d-%d", n ? "," : "", c, hi);
+        else
+            n += (size_t)snprintf(buf + n, cap - n, "%s%d", n ? "," : "", c);
+        c = hi;
+    }
+}
+
 void mp_dataset_free(mp_dataset *ds) {
     free(ds->pixels);
     free(ds->labels);
     free(ds->class_start);
     free(ds->class_images);
+    free(ds->pool);
     memset(ds, 0, sizeof *ds);
 }
 

@@ -21,18 +21,25 @@ int mp_moving_average(const double *v, int n, int window, double *out_x, double 
 /* Up to ten series: every theta of the rule pool in one figure. */
 enum { MP_FIGURE_W = 960, MP_FIGURE_H = 720, MP_FIGURE_MAX_SERIES = 10 };
 
+/* A band (lo and hi given) is a light translucent fill of the series' colour between
+ * lo[i] and hi[i] at x[i] (a spread: mean +- sd across runs, an interval), drawn under
+ * every series' line; where lo or hi is NaN, or the points are not finite, the band has
+ * a gap. The y range from the data includes the bands. lo = hi = NULL: no band, and the
+ * figure is what it was before bands existed, pixel for pixel. */
 typedef struct {
     const char *name;          /* legend entry, e.g. "theta_1 eHebb" */
     const double *x, *y;       /* n points; a NaN y breaks the line, one point is a dot */
     int n;
     int color;                 /* its palette entry (mp_series_color); 0: the series' position */
+    const double *lo, *hi;     /* the band's edges at the n points x, or both NULL: no band */
 } mp_series;
 
 typedef struct {
     const char *title;
     const char *subtitle;      /* a smaller grey line under the title, or NULL */
-    const char *ylabel;        /* the x axis is always "episode" */
-    double xmin, xmax;         /* episodes the x axis spans */
+    const char *ylabel;
+    const char *xlabel;        /* the x axis' label; NULL: "episode" */
+    double xmin, xmax;         /* the span of the x axis (episodes, unless xlabel says else) */
     double ymin, ymax;         /* y range; ymin >= ymax: the data's range plus a margin */
     double ref_y;              /* a dashed grey horizontal line at this y; NaN: none */
     int nseries;

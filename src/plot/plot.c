@@ -52,6 +52,9 @@ enum {
 };
 static const double CURVE_WIDTH = 2.0, DOT_RADIUS = 5, REF_WIDTH = 2.0, REF_DASH = 10,
                     REF_GAP = 7;
+/* a band: this much of its series' colour over the white, light enough for the lines
+ * and other bands to show through */
+static const double BAND_ALPHA = 0.2;
 /* Pixel coordinates are kept within this, so a wild value cannot overflow the drawing. */
 static const double FAR_PX = 1e6;
 
@@ -125,14 +128,18 @@ static int widest_label(const ticks *t) {
  * around a constant (or an empty) series, so the mapping never divides by zero. */
 static void data_range(const mp_figure *fig, double *lo, double *hi) {
     *lo = INFINITY, *hi = -INFINITY;
-    for (int s = 0; s < fig->nseries; s++)
-        for (int i = 0; i < fig->series[s].n; i++) {
-            double y = fig->series[s].y[i];
-            if (!isfinite(y)) continue;
-            /* beyond 1e300 the span would overflow; such values are clipped anyway */
-            *lo = fmin(*lo, fmax(y, -1e300));
-            *hi = fmax(*hi, fmin(y, 1e300));
-        }
+    for (int s = 0; s < fig->nseries; s++) {
+        const mp_series *se = &fig->series[s];
+        const double *edges[3] = {se->y, se->lo && se->hi ? se->lo : NULL, se->lo && se->hi ? se->hi : NULL};
+        for (int e = 0; e < 3; e++)
+            for (int i = 0; edges[e] && i < se->n; i++) {
+                double y = edges[e][i];
+                if (!isfinite(y)) continue;
+                /* beyond 1e300 the span would overflow; such values are clipped anyway */
+                *lo = fmin(*lo, fmax(y, -1e300));
+                *hi = fmax(*hi, fmin(y, 1e300));
+            }
+    }
     if (*lo > *hi) {
         *lo = 0, *hi = 1;
         return;
@@ -231,6 +238,20 @@ static void draw_axis_ticks(mp_canvas *c, const mp_plot_area *a, const ticks *t,
     }
 }
 
+static void draw_band(mp_canvas *c, const mp_plot_area *a, const mp_series *s, mp_rgb color) {
+    double *px = mp_calloc(s->n, sizeof *px), *lo = mp_calloc(s->n, sizeof *lo), *hi = mp_calloc(s->n, sizeof *hi);
+    for (int i = 0; i < s->n; i++) {
+        px[i] = mp_plot_x(a, s->x[i]);
+        /* NaN stays NaN (mp_plot_y keeps it): a gap */
+        lo[i] = mp_plot_y(a, s->lo[i]);
+        hi[i] = mp_plot_y(a, s->hi[i]);
+    }
+    mp_fill_between(c, px, lo, hi, s->n, color, BAND_ALPHA);
+    free(px);
+    free(lo);
+    free(hi);
+}
+
 static void draw_series(mp_canvas *c, const mp_plot_area *a, const mp_series *s, mp_rgb color) {
     double *px = mp_calloc(s->n, sizeof *px), *py = mp_calloc(s->n, sizeof *py);
     for (int i = 0; i < s->n; i++) {
@@ -276,6 +297,10 @@ void mp_figure_draw(mp_canvas *c, const mp_figure *fig, mp_plot_area *area) {
         double y = round(mp_plot_y(&a, fig->ref_y));  /* on a pixel boundary: crisp */
         mp_draw_dashed_line(c, a.left, y, a.right, y, REF_WIDTH, REF_DASH, REF_GAP, REF_GREY);
     }
+    /* every band under every line */
+    for (int s = 0; s < fig->nseries; s++)
+        if (fig->series[s].lo && fig->series[s].hi)
+            draw_band(c, &a, &fig->series[s], mp_series_color(series_color(fig, s)));
     int points = 0;
     for (int s = 0; s < fig->nseries; s++) {
         draw_series(c, &a, &fig->series[s], mp_series_color(series_color(fig, s)));
@@ -293,7 +318,7 @@ void mp_figure_draw(mp_canvas *c, const mp_figure *fig, mp_plot_area *area) {
     if (fig->subtitle)
         draw_text(c, centre, SUBTITLE_TOP, fig->subtitle,
                   style(TEXT_SCALE, MP_TEXT_CENTER, MP_TEXT_TOP, SOFT_INK));
-    draw_text(c, centre, c->height - MARGIN, "episode",
+    draw_text(c, centre, c->height - MARGIN, fig->xlabel ? fig->xlabel : "episode",
               style(TEXT_SCALE, MP_TEXT_CENTER, MP_TEXT_BASELINE, INK));
     mp_text_style turned = style(TEXT_SCALE, MP_TEXT_CENTER, MP_TEXT_TOP, INK);
     turned.rotated = 1;
@@ -393,9 +418,9 @@ static int plot_one(const char *run_dir, const figure_spec *spec, const mp_recor
     for (int c = 0; c < ncurves; c++) {
         double *x = scratch + (size_t)n * (1 + 2 * c), *y = x + n;
         for (int r = 0; r < n; r++) raw[r] = spec->value(&rec[r], which[c]);
-        fig.series[c] = (mp_series){names[c], x, y,
-                                    mp_moving_average(raw, n, spec->averaged ? window : 1, x, y, episode),
-                                    spec->per_term ? which[c] : c};
+        fig.series[c] = (mp_series){.name = names[c], .x = x, .y = y,
+                                    .n = mp_moving_average(raw, n, spec->averaged ? window : 1, x, y, episode),
+                                    .color = spec->per_term ? which[c] : c};
     }
     mp_canvas *c = mp_canvas_new(MP_FIGURE_W, MP_FIGURE_H, err);
     if (!c) return -1;

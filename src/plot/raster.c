@@ -237,6 +237,35 @@ void mp_draw_dashed_line(mp_canvas *c, double x0, double y0, double x1, double y
     stroke_end(&s, c, color);
 }
 
+/* ---- fills ------------------------------------------------------------------------ */
+
+void mp_fill_between(mp_canvas *c, const double *x, const double *y0, const double *y1, int n, mp_rgb color,
+                     double alpha) {
+    alpha = clamp01(alpha);
+    for (int i = 0; i + 1 < n; i++) {
+        const double *ys[2] = {y0, y1};
+        int ok = isfinite(x[i]) && isfinite(x[i + 1]);
+        for (int k = 0; k < 2; k++) ok = ok && isfinite(ys[k][i]) && isfinite(ys[k][i + 1]);
+        if (!ok || !(x[i + 1] > x[i])) continue;
+        /* the columns whose centre px + 0.5 lies in [x[i], x[i+1]), the last point's own
+         * column too: each column is painted by one piece, never twice */
+        int last = i + 2 == n || !isfinite(x[i + 2]);
+        int px0 = floor_within(ceil(x[i] - 0.5), c->clip_x0, c->clip_x1);
+        int px1 = floor_within(last ? floor(x[i + 1] - 0.5) + 1 : ceil(x[i + 1] - 0.5), px0, c->clip_x1);
+        for (int px = px0; px < px1; px++) {
+            double t = (px + 0.5 - x[i]) / (x[i + 1] - x[i]);
+            double a = y0[i] + (y0[i + 1] - y0[i]) * t, b = y1[i] + (y1[i + 1] - y1[i]) * t;
+            double top = fmin(a, b), bottom = fmax(a, b);
+            int py0 = floor_within(floor(top), c->clip_y0, c->clip_y1);
+            int py1 = floor_within(ceil(bottom), py0, c->clip_y1);
+            for (int py = py0; py < py1; py++) {
+                double cover = fmin(py + 1, bottom) - fmax(py, top);
+                if (cover > 0) blend(c, px, py, color, alpha * clamp01(cover));
+            }
+        }
+    }
+}
+
 void mp_draw_disc(mp_canvas *c, double cx, double cy, double radius, mp_rgb color) {
     mp_draw_polyline(c, &cx, &cy, 1, 2 * radius, color);
 }

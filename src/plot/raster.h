@@ -49,6 +49,13 @@ void mp_draw_polyline(mp_canvas *c, const double *x, const double *y, int n, dou
 /* Anti-aliased dashed line: `dash` pixels drawn, `gap` pixels left out, square ends. */
 void mp_draw_dashed_line(mp_canvas *c, double x0, double y0, double x1, double y1,
                          double width, double dash, double gap, mp_rgb color);
+/* Fills, with `alpha` (0..1) of color over what is there, the region between two curves
+ * over the same n points: at x[i] from y0[i] to y1[i] (either may be the higher), linear
+ * in between. x must not decrease. Each pixel column whose centre lies between two
+ * consecutive points takes the span interpolated at its centre, with a soft edge by
+ * coverage along y; a point with a non-finite coordinate leaves a gap on both sides. */
+void mp_fill_between(mp_canvas *c, const double *x, const double *y0, const double *y1, int n, mp_rgb color,
+                     double alpha);
 /* Anti-aliased filled disc (a plot marker). */
 void mp_draw_disc(mp_canvas *c, double cx, double cy, double radius, mp_rgb color);
 

@@ -1,6 +1,7 @@
 /* Task draws. The order of the random draws is fixed, so a seed fixes the task:
- *   1. the M classes: a partial Fisher-Yates over the class ids 0..C-1
- *      (step i swaps position i with i + below(C - i));
+ *   1. the M classes: a partial Fisher-Yates over the class ids of the pool, ascending
+ *      (every class 0..C-1 unless --classes names some; step i swaps position i with
+ *      i + below(P - i) for a pool of P);
  *   2. for each chosen class in that order, its K+Q images: a partial Fisher-Yates over
  *      a copy of the class's image list (same step rule), the first K to train and
  *      the next Q to query;
@@ -53,15 +54,17 @@ static int largest_class(const mp_dataset *ds) {
 
 void mp_task_draw(mp_task *task, const mp_dataset *ds, mp_rng *rng) {
     const int M = task->M, K = task->K, Q = task->Q;
+    /* The classes come from the pool (--classes; without one, every class). */
+    const int npool = ds->pool ? ds->npool : ds->nclasses;
     /* mp_dataset_load has established these (M <= classes, K+Q <= smallest class). */
-    assert(M <= ds->nclasses && K + Q <= ds->smallest_class);
+    assert(M <= npool && K + Q <= (ds->pool ? ds->pool_smallest : ds->smallest_class));
 
     /* One scratch buffer, large enough for the class ids and for any class's images. */
     int largest = largest_class(ds);
     int *scratch = mp_malloc(sizeof *scratch * (size_t)(largest > ds->nclasses ? largest : ds->nclasses));
 
-    for (int c = 0; c < ds->nclasses; c++) scratch[c] = c;
-    partial_shuffle(rng, scratch, ds->nclasses, M);
+    for (int c = 0; c < npool; c++) scratch[c] = ds->pool ? ds->pool[c] : c;
+    partial_shuffle(rng, scratch, npool, M);
     memcpy(task->classes, scratch, sizeof *scratch * (size_t)M);
 
     for (int i = 0; i < M; i++) {

@@ -32,18 +32,18 @@ static void initial_state(const mp_config *cfg, mp_checkpoint *ck) {
     mp_rng_seed(&ck->rng, (uint64_t)cfg->seed);
 }
 
-static void draw_init(mp_draw *d, const mp_trainer *tr) {
-    size_t nw = mp_arch_weight_count(&tr->arch), n0 = (size_t)tr->arch.n[0];
-    mp_task_init(&d->task, tr->cfg->M, tr->cfg->K, tr->cfg->Q);
+void mp_draw_init(mp_draw *d, const mp_arch *arch, int M, int K, int Q, int with_feedback) {
+    size_t nw = mp_arch_weight_count(arch), n0 = (size_t)arch->n[0], T = (size_t)M * K, NQ = (size_t)M * Q;
+    mp_task_init(&d->task, M, K, Q);
     d->W0 = mp_malloc(nw * sizeof(float));
-    d->B0 = tr->arch.feedback == MP_FEEDBACK_SYMMETRIC ? NULL : mp_malloc(nw * sizeof(float));
-    d->x_train = mp_malloc((size_t)tr->T * n0 * sizeof(float));
-    d->x_query = mp_malloc((size_t)tr->NQ * n0 * sizeof(float));
-    d->y_train = mp_malloc((size_t)tr->T * sizeof(int));
-    d->y_query = mp_malloc((size_t)tr->NQ * sizeof(int));
+    d->B0 = with_feedback ? mp_malloc(nw * sizeof(float)) : NULL;
+    d->x_train = mp_malloc(T * n0 * sizeof(float));
+    d->x_query = mp_malloc(NQ * n0 * sizeof(float));
+    d->y_train = mp_malloc(T * sizeof(int));
+    d->y_query = mp_malloc(NQ * sizeof(int));
 }
 
-static void draw_free(mp_draw *d) {
+void mp_draw_free(mp_draw *d) {
     mp_task_free(&d->task);
     free(d->W0), free(d->B0), free(d->x_train), free(d->x_query), free(d->y_train), free(d->y_query);
 }
@@ -55,7 +55,8 @@ void mp_trainer_init(mp_trainer *tr, const mp_config *cfg, const mp_dataset *ds)
     tr->arch = mp_config_arch(cfg, ds);
     tr->T = cfg->M * cfg->K;
     tr->NQ = cfg->M * cfg->Q;
-    for (int i = 0; i < 2; i++) draw_init(&tr->draw[i], tr);
+    for (int i = 0; i < 2; i++)
+        mp_draw_init(&tr->draw[i], &tr->arch, cfg->M, cfg->K, cfg->Q, tr->arch.feedback != MP_FEEDBACK_SYMMETRIC);
     tr->ep = mp_episode_new_f32(&tr->arch, tr->T, tr->NQ);
     if (cfg->threads >= 2 && mp_worker_cpus() >= 2) tr->worker = mp_worker_start();
     mp_episode_set_worker_f32(tr->ep, tr->worker);
@@ -68,7 +69,7 @@ void mp_trainer_init(mp_trainer *tr, const mp_config *cfg, const mp_dataset *ds)
 void mp_trainer_free(mp_trainer *tr) {
     mp_worker_stop(tr->worker); /* after its last job: a draw ahead may still run */
     mp_episode_free_f32(tr->ep);
-    for (int i = 0; i < 2; i++) draw_free(&tr->draw[i]);
+    for (int i = 0; i < 2; i++) mp_draw_free(&tr->draw[i]);
 }
 
 /* Xavier/Glorot uniform: each entry uniform(-r, r), r = sqrt(6 / (n_in + n_out)). */
@@ -88,20 +89,21 @@ static void load_images(const mp_dataset *ds, const int *index, int count, float
     }
 }
 
-static void draw_into(const mp_trainer *tr, mp_draw *d, mp_rng *rng) {
-    mp_task_draw(&d->task, tr->ds, rng);
-    xavier_uniform(rng, &tr->arch, d->W0);
-    if (d->B0) xavier_uniform(rng, &tr->arch, d->B0);
-    load_images(tr->ds, d->task.train, tr->T, d->x_train, d->y_train);
-    load_images(tr->ds, d->task.query, tr->NQ, d->x_query, d->y_query);
+void mp_draw_fill(mp_draw *d, const mp_dataset *ds, const mp_arch *arch, mp_rng *rng) {
+    const mp_task *t = &d->task;
+    mp_task_draw(&d->task, ds, rng);
+    xavier_uniform(rng, arch, d->W0);
+    if (d->B0) xavier_uniform(rng, arch, d->B0);
+    load_images(ds, t->train, t->M * t->K, d->x_train, d->y_train);
+    load_images(ds, t->query, t->M * t->Q, d->x_query, d->y_query);
 }
 
-void mp_trainer_draw(mp_trainer *tr) { draw_into(tr, &tr->draw[tr->cur], &tr->rng); }
+void mp_trainer_draw(mp_trainer *tr) { mp_draw_fill(&tr->draw[tr->cur], tr->ds, &tr->arch, &tr->rng); }
 
 /* The worker's job: the next draw, with the generator's copy. */
 static void draw_next_part(void *arg, int part) {
     mp_trainer *tr = arg;
-    if (part == 1) draw_into(tr, &tr->draw[tr->cur ^ 1], &tr->rng_next);
+    if (part == 1) mp_draw_fill(&tr->draw[tr->cur ^ 1], tr->ds, &tr->arch, &tr->rng_next);
 }
 
 

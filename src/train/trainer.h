@@ -23,6 +23,14 @@ typedef struct {
     int *y_train, *y_query;
 } mp_draw;
 
+/* Room for a draw of arch's network and a task of M classes, K + Q images each; B0 only
+ * with_feedback. */
+void mp_draw_init(mp_draw *d, const mp_arch *arch, int M, int K, int Q, int with_feedback);
+void mp_draw_free(mp_draw *d);
+/* Draws, in this order, the task (from ds's class pool), W0 and B0 (when d has room for
+ * it) from rng, then copies the task's images (pixels / 255) and labels into d. */
+void mp_draw_fill(mp_draw *d, const mp_dataset *ds, const mp_arch *arch, mp_rng *rng);
+
 /* Everything an episode needs; theta, adam, rng and episode are the state that carries
  * from one episode to the next (what a checkpoint saves). */
 typedef struct {

@@ -121,6 +121,23 @@ else
     echo "skipped:  --K 200 needs K+Q = 210 images per class; this database has $count images for $CLASSES classes"
 fi
 
+# the meta-test: the three rules above judged on 30 test tasks, the curve at its default
+# step; ms per task and rule = median of tasks.csv's `seconds` (the adaptation and the
+# curve's query passes, as a training episode's timer counts its own work)
+declare -A eval_ms
+echo "running:  metaplast --eval (the default, --vec 1 2 and sym runs) --eval_tasks 30 ..."
+"$build/metaplast" --eval "$(find "$tmp/res/default" -mindepth 1 -maxdepth 1 -type d)" \
+    "$(find "$tmp/res/vec12" -mindepth 1 -maxdepth 1 -type d)" "$(find "$tmp/res/sym" -mindepth 1 -maxdepth 1 -type d)" \
+    --eval_tasks 30 --res "$tmp/eval" >"$tmp/eval.log" 2>&1 || {
+    cat "$tmp/eval.log" >&2
+    die "metaplast --eval failed"
+}
+tasks_csv=$(find "$tmp/eval" -name tasks.csv)
+for r in 1 2 3; do
+    eval_ms[$r]=$(awk -F, -v r=$r 'NR > 1 && $2 == r { print $8 * 1000 }' "$tasks_csv" | sort -g |
+        awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+done
+
 if [ "$data_kind" = "${data_kind#FAKE}" ]; then
     run full600 600 --fbk fix
 else
@@ -163,6 +180,17 @@ if [ -n "${ms[k200]:-}" ]; then
         printf "memory in T: K=200 - default = %+.1f MiB peak (target: flat in T, or vectors per step;\n", (ka - kb) / 1024
         printf "             the weights per step of %d more steps would be %+.0f MiB)\n", steps, steps * 178670 * 4 / 1048576 }'
 fi
+echo
+echo "meta-test (--eval, curve every 25 samples): one rule on one task against one training episode"
+echo "of the same rule and size (target: at most 1x; no reverse sweep to pay for)"
+printf "%-20s %12s %16s %8s\n" rule "ms/task" "ms/episode" ratio
+i=1
+for id in default vec12 sym; do
+    awk -v label="$id" -v e="${eval_ms[$i]}" -v t="${ms[$id]}" 'BEGIN {
+        printf "%-20s %12.2f %16.2f %7.2fx %s\n", label, e, t, e / t, e <= t ? "met" : "MISSED" }'
+    i=$((i + 1))
+done
+echo
 awk -v ms="${ms[default]}" 'BEGIN {
     printf "600 default episodes: %.1f s of episode time (median x 600)\n", 600 * ms / 1000 }'
 if [ -n "${wall[full600]:-}" ]; then

@@ -1,0 +1,528 @@
+/* The meta-test (--eval RUN_DIR ...; docs/METHOD.md, "Meta-test"): each finished run's
+ * rule (its --fbk, --vec and final theta) adapts, frozen, to the same fresh test tasks;
+ * the query set is scored along each adaptation; the scores are summarised with 95%
+ * intervals, and paired against the first rule. */
+#include "metaplast/eval.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "metaplast/checkpoint.h"
+#include "metaplast/data.h"
+#include "metaplast/plot.h"
+#include "metaplast/resume.h"
+#include "metaplast/rng.h"
+#include "metaplast/rundir.h"
+#include "metaplast/stats.h"
+#include "metaplast/util.h"
+#include "model/rules.h"
+#include "train/eval_internal.h"
+#include "train/trainer.h"
+
+/* ---- statistics ------------------------------------------------------------------- */
+
+void mp_eval_interval(const double *v, int n, double *mean, double *lo, double *hi, int *used) {
+    double sum = 0;
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (isfinite(v[i])) sum += v[i], k++;
+    *used = k;
+    *mean = k ? sum / k : NAN;
+    *lo = *hi = NAN;
+    if (k < 2) return;
+    double ss = 0;
+    for (int i = 0; i < n; i++)
+        if (isfinite(v[i])) ss += (v[i] - *mean) * (v[i] - *mean);
+    double half = mp_t_quantile(0.975, k - 1) * sqrt(ss / (k - 1)) / sqrt((double)k);
+    *lo = *mean - half;
+    *hi = *mean + half;
+}
+
+/* ---- one rule on one task ----------------------------------------------------------- */
+
+int mp_eval_adapt(mp_episode_f32 *ep, const mp_draw *d, const double *theta, int T, int NQ, const int *tpoint,
+                  int P, size_t nw, int n0, float *W, double *acc, double *loss) {
+    memcpy(W, d->W0, nw * sizeof *W);
+    int dead = 0;
+    for (int j = 0; j < P; j++) {
+        int t0 = j ? tpoint[j - 1] : 0, steps = tpoint[j] - t0;
+        mp_episode_out o;
+        if (!dead) {
+            mp_episode_inputs_f32 in = {W, d->B0, theta, 0.0, d->x_train + (size_t)t0 * (size_t)n0, d->y_train + t0,
+                                        steps, d->x_query, d->y_query, NQ};
+            dead = mp_episode_run_f32(ep, &in, 0, &o) != 0;
+        }
+        acc[j] = dead ? 0 : o.accuracy;
+        loss[j] = dead ? NAN : o.loss;
+        if (!dead && j + 1 < P) memcpy(W, mp_episode_weights_f32(ep), nw * sizeof *W);
+    }
+    (void)T;
+    return dead;
+}
+
+/* ---- the runs judged ---------------------------------------------------------------- */
+
+typedef struct {
+    char dir[MP_PATH_MAX];   /* the run directory, absolute */
+    mp_config cfg;           /* its flags (args.txt) */
+    double theta[MP_THETAS]; /* after its last Adam step (the checkpoint's) */
+    char rule[160];          /* "fix", "sym vec 1 2", ... */
+    mp_episode_f32 *ep;
+} judged;
+
+static void rule_text(const mp_config *c, char *buf, size_t cap) {
+    size_t n = (size_t)snprintf(buf, cap, "%s", c->fbk_sym ? "sym" : "fix");
+    for (int i = 0; i < c->nvec && n < cap; i++) n += (size_t)snprintf(buf + n, cap - n, "%s%d", i ? " " : " vec ", c->vec[i]);
+}
+
+static int load_run(const char *given, judged *r, mp_err *err) {
+    char real[PATH_MAX], path[PATH_MAX + 32];
+    struct stat st;
+    if (!realpath(given, real)) return mp_errf(err, "--eval %s: %s", given, strerror(errno));
+    if (stat(real, &st) != 0 || !S_ISDIR(st.st_mode)) return mp_errf(err, "--eval %s: not a directory", given);
+    if (strlen(real) >= sizeof r->dir) return mp_errf(err, "--eval %s: the path is too long", given);
+    snprintf(r->dir, sizeof r->dir, "%s", real);
+    snprintf(path, sizeof path, "%s/args.txt", real);
+    if (access(path, F_OK) != 0) return mp_errf(err, "--eval %s: not a run directory (it has no args.txt)", given);
+    mp_err e;
+    if (mp_resume_check_format(real, &e) != 0) return mp_errf(err, "--eval %s: %s", given, e.msg);
+    if (mp_config_read_args(path, &r->cfg, &e) != 0) return mp_errf(err, "--eval %s: %s", given, e.msg);
+    snprintf(path, sizeof path, "%s/%s", real, MP_CHECKPOINT_FILE);
+    if (access(path, F_OK) != 0)
+        return mp_errf(err, "--eval %s: it has no %s, so its final theta is not known (`metaplast --resume %s` "
+                       "rebuilds it from metrics.csv)", given, MP_CHECKPOINT_FILE, given);
+    mp_checkpoint ck;
+    if (mp_checkpoint_load(real, &ck, &e) != 0) return mp_errf(err, "--eval %s: %s", given, e.msg);
+    if (ck.episode < r->cfg.episodes)
+        return mp_errf(err, "--eval %s: the run is unfinished: %ld of its %ld episodes (finish it with `metaplast "
+                       "--resume %s`)", given, ck.episode, r->cfg.episodes, given);
+    if (ck.episode > r->cfg.episodes)
+        return mp_errf(err, "--eval %s: damaged: its checkpoint has %ld episodes, its args.txt says %ld", given,
+                       ck.episode, r->cfg.episodes);
+    char binding[MP_CHECKPOINT_BINDING];
+    if (mp_config_binding(&r->cfg, binding, sizeof binding) != 0 || strncmp(ck.binding, binding, strlen(binding)) != 0)
+        return mp_errf(err, "--eval %s: damaged: its %s was not made with the flags of its args.txt", given,
+                       MP_CHECKPOINT_FILE);
+    for (int k = 0; k < MP_THETAS; k++)
+        if (!isfinite(ck.theta[k])) return mp_errf(err, "--eval %s: its final theta%d is not finite", given, k);
+    memcpy(r->theta, ck.theta, sizeof r->theta);
+    rule_text(&r->cfg, r->rule, sizeof r->rule);
+    return 0;
+}
+
+/* ---- the test's data and tasks ------------------------------------------------------ */
+
+/* A data or task flag of the test: the command line's when given, else the runs' own,
+ * which must then be the same in every run. */
+static int agree_string(const judged *runs, int n, size_t offset, const char *name, char *out, size_t cap,
+                        mp_err *err) {
+    const char *first = (const char *)&runs[0].cfg + offset;
+    for (int i = 1; i < n; i++) {
+        const char *v = (const char *)&runs[i].cfg + offset;
+        if (strcmp(v, first) != 0)
+            return mp_errf(err, "--eval: the runs differ in --%s ('%s' in %s, '%s' in %s): give --%s for the test",
+                           name, first, runs[0].dir, v, runs[i].dir, name);
+    }
+    snprintf(out, cap, "%s", first);
+    return 0;
+}
+
+static int agree_int(const judged *runs, int n, size_t offset, const char *name, int *out, mp_err *err) {
+    int first = *(const int *)((const char *)&runs[0].cfg + offset);
+    for (int i = 1; i < n; i++) {
+        int v = *(const int *)((const char *)&runs[i].cfg + offset);
+        if (v != first)
+            return mp_errf(err, "--eval: the runs differ in --%s (%d in %s, %d in %s): give --%s for the test", name,
+                           first, runs[0].dir, v, runs[i].dir, name);
+    }
+    *out = first;
+    return 0;
+}
+
+#define AGREE_STRING(f) \
+    (mp_config_given(cli, #f) ? 0 : agree_string(runs, n, offsetof(mp_config, f), #f, t->f, sizeof t->f, err))
+#define AGREE_INT(f) (mp_config_given(cli, #f) ? 0 : agree_int(runs, n, offsetof(mp_config, f), #f, &t->f, err))
+
+/* The test's flags (t), and which classes its tasks draw from: *exclude = 1 when they
+ * are the classes t->classes leaves out (the runs' own --classes, held out). Returns 0 or
+ * -1 (a usage error). */
+static int test_flags(const mp_config *cli, const judged *runs, int n, mp_config *t, int *exclude, mp_err *err) {
+    *t = *cli;
+    *exclude = 0;
+    int cli_source = mp_config_given(cli, "database") || cli->images[0] || cli->labels[0];
+    if (!cli_source && (AGREE_STRING(database) || AGREE_STRING(images) || AGREE_STRING(labels))) return -1;
+    if (strcmp(t->database, "idx") != 0 && AGREE_STRING(data_dir)) return -1;
+    if (AGREE_INT(M) || AGREE_INT(K) || AGREE_INT(Q) || AGREE_INT(dim)) return -1;
+    if (mp_config_given(cli, "classes")) return 0;
+    /* the runs' own data: their held-out classes; another database: all of its classes */
+    int same_source = 1;
+    for (int i = 0; i < n; i++)
+        same_source &= strcmp(runs[i].cfg.database, t->database) == 0 && strcmp(runs[i].cfg.images, t->images) == 0 &&
+                       strcmp(runs[i].cfg.labels, t->labels) == 0;
+    if (!same_source) {
+        t->classes[0] = '\0';
+        return 0;
+    }
+    for (int i = 1; i < n; i++)
+        if (strcmp(runs[i].cfg.classes, runs[0].cfg.classes) != 0)
+            return mp_errf(err, "--eval: the runs were meta-trained on different classes ('%s' in %s, '%s' in %s): "
+                           "give --classes for the test", runs[0].cfg.classes, runs[0].dir, runs[i].cfg.classes,
+                           runs[i].dir);
+    snprintf(t->classes, sizeof t->classes, "%s", runs[0].cfg.classes);
+    *exclude = t->classes[0] != '\0';
+    return 0;
+}
+
+/* CRC-32 of everything a rule is handed for a task: initial W and B, the images, labels
+ * and their order. The same for every rule of a task (tasks.csv shows it). */
+static unsigned inputs_crc(const mp_draw *d, size_t nw, int T, int NQ, int n0) {
+    uLong c = crc32(0L, Z_NULL, 0);
+    c = crc32(c, (const Bytef *)d->W0, (uInt)(nw * sizeof(float)));
+    if (d->B0) c = crc32(c, (const Bytef *)d->B0, (uInt)(nw * sizeof(float)));
+    c = crc32(c, (const Bytef *)d->x_train, (uInt)((size_t)T * n0 * sizeof(float)));
+    c = crc32(c, (const Bytef *)d->y_train, (uInt)((size_t)T * sizeof(int)));
+    c = crc32(c, (const Bytef *)d->x_query, (uInt)((size_t)NQ * n0 * sizeof(float)));
+    c = crc32(c, (const Bytef *)d->y_query, (uInt)((size_t)NQ * sizeof(int)));
+    return (unsigned)c;
+}
+
+/* ---- what it writes ----------------------------------------------------------------- */
+
+/* A CSV field: quoted when it holds a comma, a quote or a line break (RFC 4180). */
+static void csv_field(FILE *f, const char *text) {
+    if (!strpbrk(text, ",\"\n\r")) {
+        fputs(text, f);
+        return;
+    }
+    fputc('"', f);
+    for (const char *p = text; *p; p++) {
+        if (*p == '"') fputc('"', f);
+        fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+/* A number for a CSV cell: empty when it is not finite (no interval, no finite loss). */
+static void csv_number(FILE *f, double v) {
+    if (!isfinite(v)) return;
+    char buf[32];
+    for (int prec = 1; prec <= 17; prec++) { /* the shortest decimal that reads back as v */
+        snprintf(buf, sizeof buf, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v) break;
+    }
+    fputs(buf, f);
+}
+
+typedef struct {
+    char path[MP_PATH_MAX + 640];
+    char *text;
+    size_t len;
+    FILE *f;
+} out_file;
+
+static FILE *out_open(out_file *o, const char *dir, const char *name) {
+    snprintf(o->path, sizeof o->path, "%s/%s", dir, name);
+    o->text = NULL;
+    o->len = 0;
+    o->f = open_memstream(&o->text, &o->len);
+    if (!o->f) {
+        fprintf(stderr, "metaplast: out of memory\n");
+        exit(MP_EXIT_RUNTIME);
+    }
+    return o->f;
+}
+
+/* Every file appears whole or not at all (written to a temporary and renamed). */
+static int out_close(out_file *o, mp_err *err) {
+    int ok = fclose(o->f) == 0;
+    int rc = ok ? mp_write_file_atomic(o->path, o->text, o->len, 1, err) : mp_errf(err, "%s: out of memory", o->path);
+    free(o->text);
+    return rc;
+}
+
+typedef struct {
+    const mp_config *t;
+    const mp_dataset *ds;
+    const judged *runs;
+    int R, N, P;
+    const int *tpoint;
+    const double *acc, *loss; /* [r][i][j]: rule r, task i, point j */
+    const int *diverged;      /* [r][i] */
+    const unsigned *crc;      /* [r][i] */
+    const double *seconds;    /* [r][i]: the adaptation's wall time */
+    const int *task_classes;  /* [i][M] */
+    const char *classes;      /* the test's pool, canonical */
+} results;
+
+#define ACC(res, r, i, j) (res)->acc[((size_t)(r) * (res)->N + (i)) * (res)->P + (j)]
+#define LOSS(res, r, i, j) (res)->loss[((size_t)(r) * (res)->N + (i)) * (res)->P + (j)]
+
+static int write_args(const char *dir, const mp_config *t, const mp_dataset *ds, const judged *runs, int R,
+                      const char *classes, mp_err *err) {
+    out_file o;
+    FILE *f = out_open(&o, dir, "args.txt");
+    for (int r = 0; r < R; r++)
+        fprintf(f, "rule_%d : %s\nrule_%d_flags : %s\n", r + 1, runs[r].dir, r + 1, runs[r].rule);
+    fprintf(f, "eval_tasks : %d\neval_seed : %lld\neval_every : %d\n", t->eval_tasks, t->eval_seed, t->eval_every);
+    fprintf(f, "database : %s\ndata_dir : %s\nimages : %s\nlabels : %s\n", t->database, t->data_dir, t->images,
+            t->labels);
+    fprintf(f, "M : %d\nK : %d\nQ : %d\ndim : %d\nclasses : %s\n", t->M, t->K, t->Q, t->dim, classes);
+    fprintf(f, "images_file : %s\nlabels_file : %s\n", ds->images_path, ds->labels_path);
+    mp_data_fingerprint_lines(ds, f);
+    fprintf(f, "version : %s\n", METAPLAST_VERSION);
+    return out_close(&o, err);
+}
+
+static int write_tasks(const char *dir, const results *res, mp_err *err) {
+    out_file o;
+    FILE *f = out_open(&o, dir, "tasks.csv");
+    fprintf(f, "task,rule,accuracy,loss,diverged,classes,inputs_crc32,seconds\n");
+    for (int i = 0; i < res->N; i++)
+        for (int r = 0; r < res->R; r++) {
+            fprintf(f, "%d,%d,", i + 1, r + 1);
+            csv_number(f, ACC(res, r, i, res->P - 1));
+            fputc(',', f);
+            csv_number(f, LOSS(res, r, i, res->P - 1));
+            fprintf(f, ",%d,", res->diverged[r * res->N + i]);
+            for (int m = 0; m < res->t->M; m++) fprintf(f, "%s%d", m ? " " : "", res->task_classes[i * res->t->M + m]);
+            fprintf(f, ",%08x,%.6f\n", res->crc[r * res->N + i], res->seconds[r * res->N + i]);
+        }
+    return out_close(&o, err);
+}
+
+/* Per rule and curve point: the mean accuracy over tasks and its interval. */
+typedef struct {
+    double mean, lo, hi, loss;
+} point_stats;
+
+static point_stats stats_at(const results *res, int r, int j, double *scratch) {
+    point_stats p;
+    int used;
+    for (int i = 0; i < res->N; i++) scratch[i] = ACC(res, r, i, j);
+    mp_eval_interval(scratch, res->N, &p.mean, &p.lo, &p.hi, &used);
+    double lo, hi;
+    for (int i = 0; i < res->N; i++) scratch[i] = LOSS(res, r, i, j);
+    mp_eval_interval(scratch, res->N, &p.loss, &lo, &hi, &used);
+    return p;
+}
+
+static int write_curve(const char *dir, const results *res, double *scratch, mp_err *err) {
+    out_file o;
+    FILE *f = out_open(&o, dir, "curve.csv");
+    fprintf(f, "rule,samples,acc_mean,acc_lo,acc_hi,loss_mean,tasks\n");
+    for (int r = 0; r < res->R; r++)
+        for (int j = 0; j < res->P; j++) {
+            point_stats p = stats_at(res, r, j, scratch);
+            fprintf(f, "%d,%d,", r + 1, res->tpoint[j]);
+            csv_number(f, p.mean), fputc(',', f);
+            csv_number(f, p.lo), fputc(',', f);
+            csv_number(f, p.hi), fputc(',', f);
+            csv_number(f, p.loss);
+            fprintf(f, ",%d\n", res->N);
+        }
+    return out_close(&o, err);
+}
+
+static int write_figure(const char *dir, const results *res, double *scratch, mp_err *err) {
+    size_t n = (size_t)res->R * res->P;
+    double *mean = mp_malloc(n * sizeof *mean), *lo = mp_malloc(n * sizeof *lo), *hi = mp_malloc(n * sizeof *hi);
+    char (*labels)[200] = mp_malloc((size_t)res->R * sizeof *labels);
+    const char **names = mp_malloc((size_t)res->R * sizeof *names);
+    for (int r = 0; r < res->R; r++) {
+        for (int j = 0; j < res->P; j++) {
+            point_stats p = stats_at(res, r, j, scratch);
+            mean[r * res->P + j] = p.mean, lo[r * res->P + j] = p.lo, hi[r * res->P + j] = p.hi;
+        }
+        snprintf(labels[r], sizeof labels[r], "%d: %s", r + 1, res->runs[r].rule);
+        names[r] = labels[r];
+    }
+    char subtitle[400], path[MP_PATH_MAX + 640];
+    snprintf(subtitle, sizeof subtitle, "mean of %d test tasks, band: 95%% interval; %.64s classes %.200s%s", res->N,
+             res->t->database, res->classes, res->R > 10 ? "; the first 10 rules" : "");
+    snprintf(path, sizeof path, "%s/eval_curve.png", dir);
+    int rc = mp_plot_eval_curve(path, res->R, names, res->tpoint, res->P, mean, lo, hi, res->t->M, subtitle, err);
+    free(mean), free(lo), free(hi), free(labels), free(names);
+    return rc;
+}
+
+typedef struct {
+    point_stats score;
+    double diff, diff_lo, diff_hi;
+    int diverged;
+} rule_summary;
+
+static void summarise(const results *res, rule_summary *s, double *scratch) {
+    for (int r = 0; r < res->R; r++) {
+        s[r].score = stats_at(res, r, res->P - 1, scratch);
+        for (int i = 0; i < res->N; i++) scratch[i] = ACC(res, r, i, res->P - 1) - ACC(res, 0, i, res->P - 1);
+        int used;
+        mp_eval_interval(scratch, res->N, &s[r].diff, &s[r].diff_lo, &s[r].diff_hi, &used);
+        s[r].diverged = 0;
+        for (int i = 0; i < res->N; i++) s[r].diverged += res->diverged[r * res->N + i];
+    }
+}
+
+static int write_summary(const char *dir, const results *res, const rule_summary *s, mp_err *err) {
+    out_file o;
+    FILE *f = out_open(&o, dir, "summary.csv");
+    fprintf(f, "rule,run_dir,fbk,vec,tasks,acc_mean,acc_lo,acc_hi,diff_mean,diff_lo,diff_hi,loss_mean,diverged");
+    for (int k = 0; k < MP_THETAS; k++) fprintf(f, ",theta_%d", k);
+    fputc('\n', f);
+    for (int r = 0; r < res->R; r++) {
+        const mp_config *c = &res->runs[r].cfg;
+        fprintf(f, "%d,", r + 1);
+        csv_field(f, res->runs[r].dir);
+        fprintf(f, ",%s,", c->fbk_sym ? "sym" : "fix");
+        for (int i = 0; i < c->nvec; i++) fprintf(f, "%s%d", i ? " " : "", c->vec[i]);
+        fprintf(f, ",%d,", res->N);
+        const double cells[] = {s[r].score.mean, s[r].score.lo, s[r].score.hi, s[r].diff, s[r].diff_lo, s[r].diff_hi,
+                                s[r].score.loss};
+        for (int k = 0; k < 7; k++) {
+            /* the first rule is the reference: no difference to itself */
+            if (!(r == 0 && k >= 3 && k <= 5)) csv_number(f, cells[k]);
+            fputc(',', f);
+        }
+        fprintf(f, "%d", s[r].diverged);
+        for (int k = 0; k < MP_THETAS; k++) fputc(',', f), csv_number(f, res->runs[r].theta[k]);
+        fputc('\n', f);
+    }
+    return out_close(&o, err);
+}
+
+static void print_table(FILE *out, const results *res, const rule_summary *s) {
+    fprintf(out, "%d test tasks (%d classes of %s: %s; M %d, K %d, Q %d), score after all %d samples:\n", res->N,
+            res->ds->npool, res->t->database, res->classes, res->t->M, res->t->K, res->t->Q, res->tpoint[res->P - 1]);
+    fprintf(out, "  %-4s %-22s %-26s %-28s %s\n", "rule", "flags", "accuracy [95% interval]",
+            "vs rule 1 [95% interval]", "run");
+    for (int r = 0; r < res->R; r++) {
+        char score[64], diff[64] = "";
+        snprintf(score, sizeof score, "%.3f [%.3f, %.3f]", s[r].score.mean, s[r].score.lo, s[r].score.hi);
+        if (r > 0) snprintf(diff, sizeof diff, "%+.3f [%+.3f, %+.3f]", s[r].diff, s[r].diff_lo, s[r].diff_hi);
+        fprintf(out, "  %-4d %-22s %-26s %-28s %s\n", r + 1, res->runs[r].rule, score, r ? diff : "(reference)",
+                res->runs[r].dir);
+        if (s[r].diverged)
+            fprintf(out, "       %d of %d tasks diverged (weights not finite): scored 0\n", s[r].diverged, res->N);
+    }
+}
+
+/* ---- the whole meta-test ------------------------------------------------------------ */
+
+int mp_eval_main(const mp_config *cli, FILE *out, FILE *errf) {
+    mp_err err;
+    int R = cli->eval_n, status = MP_EXIT_OK;
+    judged *runs = mp_calloc((size_t)R, sizeof *runs);
+    for (int r = 0; r < R && status == MP_EXIT_OK; r++)
+        if (load_run(cli->eval_dirs[r], &runs[r], &err) != 0) {
+            fprintf(errf, "metaplast: %s\n", err.msg);
+            status = MP_EXIT_RUNTIME;
+        }
+    mp_config t;
+    int exclude = 0;
+    if (status == MP_EXIT_OK && test_flags(cli, runs, R, &t, &exclude, &err) != 0) {
+        fprintf(errf, "metaplast: %s\n", err.msg);
+        status = MP_EXIT_USAGE;
+    }
+    if (status != MP_EXIT_OK) {
+        free(runs);
+        return status;
+    }
+    mp_dataset ds;
+    mp_data_request want = {t.database, t.data_dir, t.dim, t.M, t.K + t.Q, t.images, t.labels, t.classes, exclude};
+    int loaded = mp_dataset_load(&want, &ds, &err);
+    if (loaded != 0) {
+        fprintf(errf, "metaplast: --eval: %s%s\n", exclude ? "the test draws from the classes the runs never saw: " : "",
+                err.msg);
+        free(runs);
+        return loaded == -2 ? MP_EXIT_USAGE : MP_EXIT_RUNTIME;
+    }
+    if (!mp_config_given(cli, "dim") && ds.native_dim != t.dim) {
+        fprintf(errf, "metaplast: --eval: the images of %s are %dx%d, the runs' input is %dx%d: give --dim (--dim %d "
+                "resizes them to the runs' size, --dim %d takes them as they are; a rule's coefficients do not depend "
+                "on the input size)\n", ds.images_path, ds.native_dim, ds.native_dim, t.dim, t.dim, t.dim,
+                ds.native_dim);
+        mp_dataset_free(&ds);
+        free(runs);
+        return MP_EXIT_USAGE;
+    }
+    unsigned char mask[MP_MAX_CLASSES] = {0};
+    for (int c = 0; c < ds.npool; c++) mask[ds.pool[c]] = 1;
+    char classes[1200];
+    mp_classes_format(mask, classes, sizeof classes);
+
+    char dir[MP_PATH_MAX + 512];
+    if (mp_rundir_create(t.res, t.test_name[0] ? t.test_name : "eval", dir, sizeof dir, &err) != 0 ||
+        write_args(dir, &t, &ds, runs, R, classes, &err) != 0) {
+        fprintf(errf, "metaplast: %s\n", err.msg);
+        mp_dataset_free(&ds);
+        free(runs);
+        return MP_EXIT_RUNTIME;
+    }
+    fprintf(out, "eval directory: %s\n", dir);
+    fflush(out);
+
+    const int T = t.M * t.K, NQ = t.M * t.Q, N = t.eval_tasks, s = t.eval_every;
+    const int P = T / s + 1 + (T % s != 0);
+    int *tpoint = mp_malloc((size_t)P * sizeof *tpoint);
+    for (int j = 0; j < P; j++) tpoint[j] = (long)j * s < T ? j * s : T;
+    mp_arch base = mp_config_arch(&t, &ds);
+    base.feedback = MP_FEEDBACK_FIXED;
+    base.terms = mp_rule_mask(NULL, 0);
+    const size_t nw = mp_arch_weight_count(&base);
+    mp_worker *worker = t.threads >= 2 && mp_worker_cpus() >= 2 ? mp_worker_start() : NULL;
+    for (int r = 0; r < R; r++) {
+        mp_arch a = base;
+        a.feedback = runs[r].cfg.fbk_sym ? MP_FEEDBACK_SYMMETRIC : MP_FEEDBACK_FIXED;
+        a.terms = mp_config_terms(&runs[r].cfg);
+        runs[r].ep = mp_episode_new_f32(&a, s < T ? s : T, NQ);
+        mp_episode_set_worker_f32(runs[r].ep, worker);
+    }
+    double *acc = mp_malloc((size_t)R * N * P * sizeof *acc), *loss = mp_malloc((size_t)R * N * P * sizeof *loss);
+    int *diverged = mp_calloc((size_t)R * N, sizeof *diverged), *task_classes = mp_malloc((size_t)N * t.M * sizeof(int));
+    unsigned *crc = mp_malloc((size_t)R * N * sizeof *crc);
+    double *seconds = mp_malloc((size_t)R * N * sizeof *seconds);
+    float *W = mp_malloc(nw * sizeof *W);
+    mp_draw d;
+    mp_draw_init(&d, &base, t.M, t.K, t.Q, 1); /* B too: a fixed rule's feedback, the same for each */
+    mp_rng rng;
+    mp_rng_seed(&rng, (uint64_t)t.eval_seed ^ MP_EVAL_STREAM);
+    for (int i = 0; i < N; i++) {
+        mp_draw_fill(&d, &ds, &base, &rng);
+        memcpy(task_classes + (size_t)i * t.M, d.task.classes, (size_t)t.M * sizeof(int));
+        for (int r = 0; r < R; r++) {
+            size_t at = ((size_t)r * N + i) * P;
+            crc[r * N + i] = inputs_crc(&d, nw, T, NQ, base.n[0]);
+            double start = mp_now_seconds();
+            diverged[r * N + i] = mp_eval_adapt(runs[r].ep, &d, runs[r].theta, T, NQ, tpoint, P, nw, base.n[0], W,
+                                                acc + at, loss + at);
+            seconds[r * N + i] = mp_now_seconds() - start;
+        }
+    }
+    mp_draw_free(&d);
+    free(W);
+    for (int r = 0; r < R; r++) mp_episode_free_f32(runs[r].ep);
+    mp_worker_stop(worker);
+
+    results res = {&t, &ds, runs, R, N, P, tpoint, acc, loss, diverged, crc, seconds, task_classes, classes};
+    double *scratch = mp_malloc((size_t)N * sizeof *scratch);
+    rule_summary *sum = mp_malloc((size_t)R * sizeof *sum);
+    summarise(&res, sum, scratch);
+    if (write_tasks(dir, &res, &err) != 0 || write_curve(dir, &res, scratch, &err) != 0 ||
+        write_summary(dir, &res, sum, &err) != 0 || write_figure(dir, &res, scratch, &err) != 0) {
+        fprintf(errf, "metaplast: %s\n", err.msg);
+        status = MP_EXIT_RUNTIME;
+    } else {
+        print_table(out, &res, sum);
+    }
+    free(scratch), free(sum), free(acc), free(loss), free(diverged), free(task_classes), free(crc), free(seconds),
+        free(tpoint);
+    mp_dataset_free(&ds);
+    free(runs);
+    return status;
+}
