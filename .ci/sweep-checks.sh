@@ -1,10 +1,6 @@
 # shellcheck shell=bash
 # Checks shared by .ci/parallel-test.sh and .ci/slurm-test.sh (sourced; bash).
 
-# 1 once `metaplast --report` has landed: then a binary without it fails the sweep tests
-# instead of skipping their report step.
-REPORT_REQUIRED=0
-
 fail() {
     echo "FAILED: $*" >&2
     exit 1
@@ -55,11 +51,6 @@ resumed_after() {
 # "report: N seeds aggregated".
 check_report() {
     local bin=$1 dir=$2 seeds=$3 res=$4 out report
-    if ! "$bin" --help 2>/dev/null | grep -q -- '--report'; then
-        [ "$REPORT_REQUIRED" = 1 ] && fail "$bin has no --report (REPORT_REQUIRED=1 in .ci/sweep-checks.sh)"
-        echo "report: SKIPPED: $bin has no --report yet (set REPORT_REQUIRED=1 in .ci/sweep-checks.sh when it lands)"
-        return 0
-    fi
     out=$("$bin" --report "$dir" --res "$res" 2>&1) || fail "metaplast --report $dir: $out"
     report=$(sed -n 's/^report directory: //p' <<<"$out" | tail -n 1)
     [ -n "$report" ] && [ -r "$report/summary.csv" ] || fail "metaplast --report $dir: no summary.csv: $out"
@@ -76,6 +67,8 @@ if len(rows) != 1:
     sys.exit(f"{path}: {len(rows)} groups, expected 1 (the seeds differ in --seed only)")
 row = rows[0]
 seeds = sorted(row["seeds"].split(), key=int)
+if row.get("unfinished", "0") not in ("", "0"):
+    sys.exit(f"{path}: group {row['group']}: {row['unfinished']} unfinished runs (seeds {row.get('unfinished_seeds')})")
 if int(row["runs"]) != len(want) or seeds != sorted(want, key=int):
     sys.exit(f"{path}: group {row['group']}: runs {row['runs']}, seeds '{row['seeds']}'; expected {len(want)}, '{' '.join(want)}'")
 print(f"report: {row['runs']} seeds aggregated (group {row['group']}: seeds {' '.join(seeds)}; {path})")
