@@ -18,30 +18,59 @@
 #include "metaplast/train.h"
 #include "metaplast/util.h"
 
-/* --resume, before the data: the stored flags with the command line on top, and the run
- * directory's lock. Returns -1 to go on, or the exit status. */
-static int open_resume(int argc, char **argv, mp_config *cfg, int *read_only) {
+/* The flag a continued run was named by, for messages: --run_dir is set only when it was
+ * (open_resume keeps the command line's). */
+static const char *resume_flag(const mp_config *cfg) { return cfg->run_dir[0] ? "--run_dir" : "--resume"; }
+
+/* --resume (or --run_dir on a directory that holds a run), before the data: the stored
+ * flags with the command line on top, and the run directory's lock (taken already when
+ * locked). Returns -1 to go on, or the exit status. */
+static int open_resume(int argc, char **argv, mp_config *cfg, int locked, int *read_only) {
     mp_err err;
-    char args_path[MP_PATH_MAX + 16];
-    snprintf(args_path, sizeof args_path, "%s/args.txt", cfg->resume);
-    if (mp_resume_check_format(cfg->resume, &err) != 0) { /* a run of metaplast 0.1 */
-        fprintf(stderr, "metaplast: --resume %s: %s\n", cfg->resume, err.msg);
+    char dir[MP_PATH_MAX], args_path[MP_PATH_MAX + 16];
+    const char *how = resume_flag(cfg);
+    snprintf(dir, sizeof dir, "%s", cfg->resume);
+    snprintf(args_path, sizeof args_path, "%s/args.txt", dir);
+    if (mp_resume_check_format(dir, &err) != 0) { /* a run of metaplast 0.1 */
+        fprintf(stderr, "metaplast: %s %s: %s\n", how, dir, err.msg);
         return MP_EXIT_RUNTIME;
     }
     mp_config stored;
     if (mp_config_read_args(args_path, &stored, &err) != 0) {
-        fprintf(stderr, "metaplast: --resume %s: %s\n", cfg->resume, err.msg);
+        fprintf(stderr, "metaplast: %s %s: %s\n", how, dir, err.msg);
         return MP_EXIT_RUNTIME;
     }
+    int by_run_dir = cfg->run_dir[0] != '\0';
     if (mp_config_for_resume(argc, argv, &stored, cfg, &err) != 0) {
         fprintf(stderr, "metaplast: %s\n", err.msg);
         return MP_EXIT_USAGE;
     }
-    if (mp_rundir_lock(cfg->resume, read_only, &err) < 0 && !*read_only) {
+    /* where the run is comes from this command line, never from args.txt (a run moved, or
+     * started one way and continued the other) */
+    memset(cfg->resume, 0, sizeof cfg->resume);
+    snprintf(cfg->resume, sizeof cfg->resume, "%s", dir);
+    if (!by_run_dir) memset(cfg->run_dir, 0, sizeof cfg->run_dir);
+    if (!locked && mp_rundir_lock(cfg->resume, read_only, &err) < 0 && !*read_only) {
         fprintf(stderr, "metaplast: --resume: %s\n", err.msg);
         return MP_EXIT_RUNTIME;
     }
     return -1;
+}
+
+/* --run_dir DIR, before the data: DIR is created when missing and locked, then what it
+ * holds decides. A run is continued as --resume DIR would; an empty DIR takes a new run
+ * (cfg->resume stays ''); anything else is refused. Returns -1 to go on, or the exit
+ * status. */
+static int open_run_dir(int argc, char **argv, mp_config *cfg, int *read_only) {
+    mp_err err;
+    int holds_run = 0;
+    if (mp_rundir_claim(cfg->run_dir, &holds_run, read_only, &err) < 0 && !(*read_only && holds_run)) {
+        fprintf(stderr, "metaplast: --run_dir: %s\n", err.msg);
+        return MP_EXIT_RUNTIME;
+    }
+    if (!holds_run) return -1;
+    snprintf(cfg->resume, sizeof cfg->resume, "%s", cfg->run_dir);
+    return open_resume(argc, argv, cfg, 1, read_only);
 }
 
 /* --resume, with the data: the state to continue from, the logs cut back to it. Returns
@@ -49,9 +78,10 @@ static int open_resume(int argc, char **argv, mp_config *cfg, int *read_only) {
 static int continue_run(const mp_config *cfg, const mp_dataset *ds, const char *binding, int read_only,
                         mp_resume *r) {
     mp_err err;
+    const char *how = resume_flag(cfg);
     int status = mp_resume_prepare(cfg, ds, binding, r, stderr, &err);
     if (status != MP_EXIT_OK) {
-        fprintf(stderr, "metaplast: --resume %s: %s\n", cfg->resume, err.msg);
+        fprintf(stderr, "metaplast: %s %s: %s\n", how, cfg->resume, err.msg);
         return status;
     }
     if (r->complete)
@@ -59,13 +89,13 @@ static int continue_run(const mp_config *cfg, const mp_dataset *ds, const char *
     /* a read-only run directory can be asked about, not written: fine when nothing is missing */
     if (read_only && r->complete && r->rows == r->n && mp_resume_has_plots(cfg->resume)) return MP_EXIT_OK;
     if (read_only) {
-        fprintf(stderr, "metaplast: --resume %s: the directory is read-only, and the run needs %s\n", cfg->resume,
+        fprintf(stderr, "metaplast: %s %s: the directory is read-only, and the run needs %s\n", how, cfg->resume,
                 r->complete ? "its plots drawn" : "more episodes");
         return MP_EXIT_RUNTIME;
     }
     unsigned terms = mp_config_terms(cfg);
     if (mp_runlog_cut(cfg->resume, r->history, r->n, terms, &err) != 0) {
-        fprintf(stderr, "metaplast: --resume %s: %s\n", cfg->resume, err.msg);
+        fprintf(stderr, "metaplast: %s %s: %s\n", how, cfg->resume, err.msg);
         return MP_EXIT_RUNTIME;
     }
     if (r->complete) { /* the plots again: a kill during them may have left them behind */
@@ -75,6 +105,8 @@ static int continue_run(const mp_config *cfg, const mp_dataset *ds, const char *
         }
         return MP_EXIT_OK;
     }
+    /* a sweep's log says which start of a seed did what */
+    fprintf(stderr, "metaplast: %s %s: resuming after episode %ld of %ld\n", how, cfg->resume, r->n, cfg->episodes);
     return -1;
 }
 
@@ -103,8 +135,9 @@ int main(int argc, char **argv) {
     if (parsed != MP_CLI_RUN) return MP_EXIT_USAGE;
     if (cfg.eval_n > 0) return mp_eval_main(&cfg, stdout, stderr);
     int read_only = 0;
-    if (cfg.resume[0]) {
-        int status = open_resume(argc, argv, &cfg, &read_only);
+    if (cfg.resume[0] || cfg.run_dir[0]) {
+        int status = cfg.resume[0] ? open_resume(argc, argv, &cfg, 0, &read_only)
+                                   : open_run_dir(argc, argv, &cfg, &read_only);
         if (status >= 0) return status;
     }
     if (cfg.gpu_mode) fprintf(stderr, "No GPUs on this device! Running on CPU.\n");
@@ -115,8 +148,8 @@ int main(int argc, char **argv) {
     int loaded = mp_dataset_load(&want, &ds, &err);
     if (loaded != 0) {
         if (cfg.resume[0] && loaded == -2)
-            fprintf(stderr, "metaplast: --resume %s: with the flags of %s/args.txt: %s\n", cfg.resume, cfg.resume,
-                    err.msg);
+            fprintf(stderr, "metaplast: %s %s: with the flags of %s/args.txt: %s\n", resume_flag(&cfg), cfg.resume,
+                    cfg.resume, err.msg);
         else
             fprintf(stderr, "metaplast: %s\n", err.msg);
         return loaded == -2 ? MP_EXIT_USAGE : MP_EXIT_RUNTIME;
@@ -132,6 +165,8 @@ int main(int argc, char **argv) {
     } else if (cfg.resume[0]) {
         snprintf(run_dir, sizeof run_dir, "%s", cfg.resume);
         status = continue_run(&cfg, &ds, binding, read_only, &r);
+    } else if (cfg.run_dir[0]) { /* empty, and locked by open_run_dir */
+        snprintf(run_dir, sizeof run_dir, "%s", cfg.run_dir);
     } else if (mp_rundir_create(cfg.res, cfg.test_name, run_dir, sizeof run_dir, &err) != 0 ||
                mp_rundir_lock(run_dir, NULL, &err) < 0) {
         fprintf(stderr, "metaplast: %s\n", err.msg);

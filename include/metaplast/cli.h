@@ -35,6 +35,7 @@ typedef struct {
     int diverge_skip;              /* --diverge: 0 = stop (default), 1 = skip */
     int gradcheck;                 /* --gradcheck */
     char resume[MP_PATH_MAX];      /* --resume RUN_DIR ('' = new run) */
+    char run_dir[MP_PATH_MAX];     /* --run_dir DIR ('' = a new time-stamped directory) */
     char classes[1024];            /* --classes ('' = every class): the canonical list, e.g. "0-35" */
     char images[MP_PATH_MAX];      /* --images FILE: a user's IDX images (--database idx) */
     char labels[MP_PATH_MAX];      /* --labels FILE: its labels */
@@ -60,8 +61,8 @@ int mp_cli_parse(int argc, char **argv, mp_config *cfg, FILE *out, FILE *err);
 /* --resume: out = the stored flags (from the run's args.txt) with the command line
  * applied on top. A flag that would change a number (any but those the flag table marks
  * resumable: --episodes, --gpu_mode, --avg_window, --plot_every, --data_dir, --threads,
- * --diverge, --resume) and differs from the stored value is an error naming it and both
- * values. Returns 0 or -1. */
+ * --diverge, --resume, --run_dir) and differs from the stored value is an error naming it
+ * and both values. Returns 0 or -1. */
 int mp_config_for_resume(int argc, char **argv, const mp_config *stored, mp_config *out, mp_err *err);
 
 /* 1 when the flag called name was given on the command line that made cfg. */
@@ -84,7 +85,8 @@ int mp_config_binding(const mp_config *cfg, char *buf, size_t cap);
 int mp_config_write_args(const mp_config *cfg, FILE *f);
 
 /* Reads an args.txt written by mp_config_write_args (plus lines that are not flags, which
- * it skips) into cfg, with the command line's checks. Every flag must have its line.
+ * it skips) into cfg, with the command line's checks. Every flag must have its line but
+ * those added after metaplast 0.2 (the flag table's late ones: their default then).
  * Returns 0, or -1 with a message naming the file, the line and the flag. */
 int mp_config_read_args(const char *path, mp_config *cfg, mp_err *err);
 

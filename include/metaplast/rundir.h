@@ -42,4 +42,13 @@ int mp_run_binding(const mp_config *cfg, const mp_dataset *ds, char *buf, size_t
  * message: the caller may go on only if it writes nothing. */
 int mp_rundir_lock(const char *run_dir, int *read_only, mp_err *err);
 
+/* --run_dir: creates dir (and its parents) when missing, takes its lock (as
+ * mp_rundir_lock, read_only alike), then looks inside: *holds_run = 1 when it has an
+ * args.txt (a run to continue, for --resume's checks to judge), 0 when it is empty but for
+ * what a start killed before args.txt leaves (a new run goes there). Returns the lock's
+ * descriptor (keep it open), or -1 with a message: the lock is held elsewhere, or dir holds
+ * other things and no run. With *read_only set, -1 without a message means a read-only
+ * run to read (*holds_run = 1). */
+int mp_rundir_claim(const char *dir, int *holds_run, int *read_only, mp_err *err);
+
 #endif

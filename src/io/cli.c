@@ -121,6 +121,14 @@ static const flag flags[] = {
     {"resume", K_STRING, FIELD(resume), .def = "", .metavar = "RUN_DIR", .ours = 1,
      .resumable = 1, .help = "continue the run in RUN_DIR from its last finished episode, with the flags\n"
              "      stored in its args.txt ('' = start a new run)"},
+    {"run_dir", K_STRING, FIELD(run_dir), .def = "", .metavar = "DIR", .ours = 1, .resumable = 1, .late = 1,
+     .help = "the run lives in DIR itself (no time-stamped directory): a missing or empty\n"
+             "      DIR starts a new run there (parents created), a DIR that holds a run\n"
+             "      continues it as --resume DIR would (a complete run: exit 0, saying so), any\n"
+             "      other DIR is refused (exit 1). DIR's lock is taken first, so of two processes\n"
+             "      started on one DIR one runs and the other exits 1. For sweeps: rerunning the\n"
+             "      same command resumes the run or finds it done. Not with --resume, --res,\n"
+             "      --test_name or --gradcheck ('' = a new time-stamped run directory)"},
     {"classes", K_CLASSES, FIELD(classes), .def = "", .metavar = "LIST", .ours = 1, .late = 1, .scope = EVAL_TOO,
      .help = "the classes (by label) tasks are drawn from, e.g. 0-35 or 0-9,20-29 ('' = all).\n"
              "      With --eval: the classes of the test tasks (default: those the runs' meta-\n"
@@ -402,7 +410,7 @@ static void print_help(FILE *out) {
             fprintf(out, "      (one or more values)\n");
         else
             fprintf(out, "      default: %s%s%s\n", *f->def ? f->def : "''", *range ? "; " : "", range);
-        if (f->resumable && strcmp(f->name, "resume") != 0)
+        if (f->resumable && strcmp(f->name, "resume") != 0 && strcmp(f->name, "run_dir") != 0)
             fprintf(out, "      (may differ from the stored value on --resume)\n");
     }
     fprintf(out, "  -h, --help\n      print this help and exit\n");
@@ -458,6 +466,19 @@ static int check_episode_memory(const mp_config *cfg, mp_err *err) {
                    MAX_EPISODE_GIB);
 }
 
+/* --run_dir names the run's directory itself: the flags that say where a run goes, or
+ * that it goes nowhere, contradict it. */
+static int check_run_dir(const mp_config *cfg, mp_err *err) {
+    static const char *const others[] = {"resume", "res", "test_name", "gradcheck"};
+    if (!cfg->run_dir[0]) return 0;
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++)
+        if (mp_config_given(cfg, others[i]))
+            return mp_errf(err, "--run_dir: cannot be combined with --%s (--run_dir names the run's directory "
+                           "itself%s)", others[i], strcmp(others[i], "gradcheck") == 0 ? "; --gradcheck writes none"
+                           : strcmp(others[i], "resume") == 0 ? " and continues the run it holds" : "");
+    return 0;
+}
+
 /* What the flags say together: --images with --labels (the database "idx"), and which
  * flags apply to a run or to --eval. */
 static int check_combination(mp_config *cfg, mp_err *err) {
@@ -505,7 +526,7 @@ int mp_cli_parse(int argc, char **argv, mp_config *cfg, FILE *out, FILE *err) {
         }
     }
     mp_err e;
-    if (check_combination(cfg, &e) != 0 || check_episode_memory(cfg, &e) != 0) {
+    if (check_combination(cfg, &e) != 0 || check_run_dir(cfg, &e) != 0 || check_episode_memory(cfg, &e) != 0) {
         fprintf(err, "metaplast: %s\n", e.msg);
         return MP_CLI_ERROR;
     }

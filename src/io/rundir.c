@@ -3,6 +3,7 @@
  * (a seed sweep) can never share or overwrite one; the loser takes the next number. */
 #include "metaplast/rundir.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -149,4 +150,46 @@ int mp_rundir_lock(const char *run_dir, int *read_only, mp_err *err) {
     if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len) { /* only informative */
     }
     return fd; /* kept open for the life of the process */
+}
+
+/* What may be in a directory where a run was started but wrote no args.txt yet (killed
+ * in between): its lock and the atomic write's temporary file of args.txt. */
+static int before_args(const char *name) {
+    return strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || strcmp(name, MP_RUNDIR_LOCK_FILE) == 0 ||
+           strcmp(name, "args.txt.tmp") == 0;
+}
+
+int mp_rundir_claim(const char *dir, int *holds_run, int *read_only, mp_err *err) {
+    char path[MP_PATH_MAX + 16];
+    int n = snprintf(path, sizeof path, "%s", dir);
+    if (n < 0 || (size_t)n >= sizeof path - 10) return mp_errf(err, "run directory path '%s' is too long", dir);
+    *holds_run = 0;
+    if (make_dirs(path, err)) return -1;
+    /* the lock before the look inside: of two first starts, the one that loses the lock
+     * never decides anything, and the winner sees what no other writer changes */
+    int fd = mp_rundir_lock(dir, read_only, err);
+    if (fd < 0 && !(read_only && *read_only)) return -1;
+    snprintf(path + n, sizeof path - (size_t)n, "/args.txt");
+    struct stat st;
+    if (lstat(path, &st) == 0) {
+        *holds_run = 1; /* --resume's checks decide whether it is a run */
+        return fd;
+    }
+    DIR *d = opendir(dir);
+    if (!d) {
+        mp_errf(err, "cannot list run directory '%s': %s", dir, strerror(errno));
+    } else {
+        struct dirent *e;
+        while ((e = readdir(d)) && before_args(e->d_name)) {
+        }
+        if (e)
+            mp_errf(err, "'%s' holds no run (no args.txt) but is not empty (it has '%s'): a new run starts only in "
+                    "a missing or empty directory", dir, e->d_name);
+        else if (read_only && *read_only)
+            mp_errf(err, "cannot start a run in '%s': the directory is read-only", dir);
+        closedir(d);
+        if (!e && !(read_only && *read_only)) return fd;
+    }
+    if (fd >= 0) close(fd);
+    return -1;
 }

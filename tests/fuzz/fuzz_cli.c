@@ -84,11 +84,14 @@ static void fuzz_cli_check_config(const mp_config *c) {
     ok = ok && fuzz_cli_terminated(c->database, sizeof c->database) &&
          fuzz_cli_terminated(c->test_name, sizeof c->test_name) && fuzz_cli_terminated(c->res, sizeof c->res) &&
          fuzz_cli_terminated(c->data_dir, sizeof c->data_dir) && fuzz_cli_terminated(c->resume, sizeof c->resume) &&
+         fuzz_cli_terminated(c->run_dir, sizeof c->run_dir) &&
          fuzz_cli_terminated(c->classes, sizeof c->classes) && fuzz_cli_terminated(c->images, sizeof c->images) &&
          fuzz_cli_terminated(c->labels, sizeof c->labels) && c->eval_n >= 0 && c->eval_tasks >= 2 &&
          c->eval_every >= 1;
     if (!ok) abort();
     if (!mp_database_known(c->database) || !c->res[0] || !c->data_dir[0]) abort();
+    /* --run_dir says where the run is: never beside --resume */
+    if (c->run_dir[0] && c->resume[0]) abort();
     /* the database "idx" is a user's pair: both paths, and only then */
     if ((strcmp(c->database, "idx") == 0) != (c->images[0] && c->labels[0])) abort();
     for (int i = 0; i < c->nvec; i++) {
