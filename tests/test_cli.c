@@ -521,6 +521,8 @@ static void test_idx_pair_and_eval_scope(void **state) {
         {{"--eval", "r1", "--resume", "r1"}, "--resume does not apply to --eval"},
         {{"--eval_tasks", "10"}, "--eval_tasks applies only to the meta-test"},
         {{"--eval"}, "at least one run directory"},
+        {{"--eval", "r1", "--eval", "r2"}, "--eval is given twice"},
+        {{"--eval="}, "at least one run directory"},
         {{"--eval", "r1", "--eval_tasks", "1"}, "out of range"},
         {{"--eval", "r1", "--eval_every", "0"}, "out of range"},
     };
@@ -539,6 +541,10 @@ static void test_idx_pair_and_eval_scope(void **state) {
     assert_int_equal(c.eval_tasks, 7);
     assert_true(mp_config_given(&c, "M"));
     assert_false(mp_config_given(&c, "K"));
+    assert_int_equal(PARSE(&c, "--eval=r0", "r1", "--K", "4"), MP_CLI_RUN);
+    assert_int_equal(c.eval_n, 2);
+    assert_string_equal(mp_config_eval_dir(&c, 0), "r0");
+    assert_string_equal(mp_config_eval_dir(&c, 1), "r1");
     /* the eval flags never reach a run's args.txt */
     char text[16384];
     args_text(&c, text, sizeof text);

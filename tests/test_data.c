@@ -112,7 +112,7 @@ static void test_load_resized(void **state) {
     mp_dataset_free(&ds);
 }
 
-/* --classes: the pool tasks draw from, its smallest class, and the complement (exclude);
+/* --classes: the pool tasks draw from, its smallest class, another pool of the same data;
  * a list that names a missing class or leaves fewer than M is a usage error (-2). */
 static void test_class_pool(void **state) {
     fixture *fx = *state;
@@ -131,10 +131,9 @@ static void test_class_pool(void **state) {
     assert_int_equal(ds.pool_smallest, 2);
     assert_int_equal(ds.smallest_class, 2); /* of the whole database */
     mp_dataset_free(&ds);
-    /* the complement: 2 and 4 */
-    mp_data_request r = mp_config_data_request(&fx->cfg);
-    r.exclude = 1;
-    assert_int_equal(mp_dataset_load(&r, &ds, &err), 0);
+    /* another pool of the same data: 2 and 4 */
+    assert_int_equal(load_cfg(&fx->cfg, &ds, &err), 0);
+    assert_int_equal(mp_dataset_use_classes(&ds, "2,4", 2, 2, &err), 0);
     const int rest[2] = {2, 4};
     assert_int_equal(ds.npool, 2);
     assert_memory_equal(ds.pool, rest, sizeof rest);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "metaplast/eval.h"
@@ -364,7 +365,7 @@ static void test_bad_runs(void **state) {
     assert_int_equal(truncate(path, 40), 0);
     n++;
     /* no checkpoint */
-    cases[n].what = "no checkpoint", cases[n].needle = "--resume";
+    cases[n].what = "no checkpoint", cases[n].needle = "final theta";
     path_in(cases[n].dir, sizeof cases[0].dir, tmp_root, "no-checkpoint");
     copy_dir(runs[0], cases[n].dir);
     path_in(path, sizeof path, cases[n].dir, "checkpoint.bin");
@@ -529,6 +530,93 @@ static void test_train_on_idx_pair(void **state) {
     ru_expect_failure(&bad, 1, RU_LIST(moved_l, "is not the data the run"), "--resume with other labels");
 }
 
+/* What a red-team pass found: the data told by fingerprint, not path; an edited classes
+ * line; a result too large to hold; a run of its own --dim; an eval directory given as a
+ * run; a signal during the meta-test. */
+static void test_red_team_cases(void **state) {
+    (void)state;
+    make_runs();
+    char res[4400], dir[4400], copy[4400], cmd[20000], out[256], path[4500];
+    path_in(res, sizeof res, tmp_root, "red");
+    /* the same data at another path: the runs' classes are still held out */
+    path_in(copy, sizeof copy, tmp_root, "data-copy");
+    snprintf(cmd, sizeof cmd, "cp -r '%s' '%s'", ru_data_dir, copy);
+    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    int st = run_eval(res, RU_LIST(runs[0]), RU_LIST("--data_dir", copy, "--eval_tasks", "3"), dir, sizeof dir);
+    ru_expect_exit(st, 0, "--eval with a copy of the data");
+    path_in(path, sizeof path, dir, "args.txt");
+    char *args = tu_read_file(path, NULL);
+    assert_non_null(strstr(args, "classes : 6-9\n"));
+    assert_non_null(strstr(args, "rule_1_held_out : yes\n"));
+    free(args);
+    /* an args.txt whose classes line was emptied: refused, as another run's checkpoint is */
+    char edited[4400];
+    path_in(edited, sizeof edited, tmp_root, "edited-classes");
+    copy_dir(runs[0], edited);
+    path_in(path, sizeof path, edited, "args.txt");
+    args = tu_read_file(path, NULL);
+    char *at = strstr(args, "classes : 0-5\n");
+    assert_non_null(at);
+    memmove(at + 10, at + 13, strlen(at + 13) + 1);
+    assert_int_equal(tu_write_text(path, args), 0);
+    free(args);
+    st = run_eval(res, RU_LIST(edited), NULL, dir, sizeof dir);
+    printf("  classes line emptied: exit %d: %s", st, ru_err_text);
+    ru_expect_exit(st, 1, "an edited classes line");
+    assert_non_null(strstr(ru_err_text, "damaged"));
+    /* results beyond 4 GiB: refused before any work */
+    const char *many[12];
+    for (int i = 0; i < 11; i++) many[i] = runs[0];
+    many[11] = NULL;
+    st = run_eval(res, many, RU_LIST("--eval_tasks", "1000000", "--eval_every", "1", "--K", "18"), dir, sizeof dir);
+    printf("  11 rules x 10^6 tasks x 55 points: exit %d: %s", st, ru_err_text);
+    ru_expect_exit(st, 2, "results too large");
+    assert_non_null(strstr(ru_err_text, "GiB"));
+    /* a run of --dim 14 on 28x28 data: judged on its own data, resized as it was trained */
+    char res14[4400], run14[4400];
+    path_in(res14, sizeof res14, tmp_root, "runs-dim14");
+    ru_complete_run(res14, "2", RU_LIST("--dim", "14", "--classes", "0-5"), "--dim 14", run14, sizeof run14);
+    st = run_eval(res, RU_LIST(run14), RU_LIST("--eval_tasks", "3"), dir, sizeof dir);
+    ru_expect_exit(st, 0, "a --dim 14 run on its own data");
+    /* an eval directory given as a run */
+    st = run_eval(res, RU_LIST(dir), NULL, copy, sizeof copy);
+    printf("  an eval directory as a run: exit %d: %s", st, ru_err_text);
+    ru_expect_exit(st, 1, "an eval directory as a run");
+    assert_non_null(strstr(ru_err_text, "a meta-test's directory"));
+    /* SIGINT during the meta-test: the tasks done are written, marked in args.txt */
+    char sig_res[4400];
+    path_in(sig_res, sizeof sig_res, tmp_root, "red-sigint");
+    ru_cmdline c = {.argc = 0};
+    const char *argv[] = {tu_binary(), "--eval", runs[0], runs[1], "--eval_tasks", "1000000", "--res", sig_res, NULL};
+    for (int i = 0; argv[i]; i++) ru_cmd_add(&c, argv[i]);
+    pid_t pid = ru_spawn(&c);
+    char found[4400] = "";
+    for (double t0 = tu_now(); tu_now() - t0 < 20 && !found[0]; tu_sleep(0.05)) {
+        snprintf(cmd, sizeof cmd, "find '%s' -name args.txt", sig_res);
+        if (tu_run(cmd, found, sizeof found) != 0) found[0] = '\0';
+    }
+    assert_true(found[0]);
+    tu_sleep(1.0); /* a task takes milliseconds (tens under a sanitizer) */
+    kill(pid, SIGINT);
+    st = ru_reap(pid);
+    printf("  SIGINT: exit %d: %s", st, ru_err_text);
+    ru_expect_exit(st, 130, "--eval stopped by SIGINT");
+    found[strcspn(found, "\n")] = '\0';
+    args = tu_read_file(found, NULL);
+    assert_non_null(strstr(args, "eval_tasks_done : "));
+    long done = strtol(strstr(args, "eval_tasks_done : ") + 18, NULL, 10);
+    free(args);
+    char sig_dir[4400];
+    snprintf(sig_dir, sizeof sig_dir, "%.*s", (int)(strlen(found) - strlen("/args.txt")), found);
+    path_in(path, sizeof path, sig_dir, "tasks.csv");
+    char *text = tu_read_file(path, NULL);
+    assert_non_null(text);
+    int rows = tu_count_char(text, '\n') - 1;
+    free(text);
+    printf("  stopped after %ld tasks: tasks.csv has %d rows\n", done, rows);
+    assert_true(done >= 1 && rows == 2 * done);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_interval),
@@ -539,6 +627,7 @@ int main(void) {
         cmocka_unit_test(test_classes_on_runs),
         cmocka_unit_test(test_run_before_classes),
         cmocka_unit_test(test_train_on_idx_pair),
+        cmocka_unit_test(test_red_team_cases),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

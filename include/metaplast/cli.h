@@ -39,8 +39,9 @@ typedef struct {
     char classes[1024];            /* --classes ('' = every class): the canonical list, e.g. "0-35" */
     char images[MP_PATH_MAX];      /* --images FILE: a user's IDX images (--database idx) */
     char labels[MP_PATH_MAX];      /* --labels FILE: its labels */
-    /* the meta-test: --eval RUN_DIR ... (pointers into argv) and its flags */
+    /* the meta-test: --eval RUN_DIR ... (pointers into argv; mp_config_eval_dir) and its flags */
     char *const *eval_dirs;
+    const char *eval_first;        /* --eval=DIR: the first, before eval_dirs */
     int eval_n;
     int eval_tasks;                /* --eval_tasks (100) */
     long long eval_seed;           /* --eval_seed (1) */
@@ -64,6 +65,9 @@ int mp_cli_parse(int argc, char **argv, mp_config *cfg, FILE *out, FILE *err);
  * --diverge, --resume, --run_dir) and differs from the stored value is an error naming it
  * and both values. Returns 0 or -1. */
 int mp_config_for_resume(int argc, char **argv, const mp_config *stored, mp_config *out, mp_err *err);
+
+/* Run directory i (0 .. eval_n - 1) of --eval. */
+const char *mp_config_eval_dir(const mp_config *cfg, int i);
 
 /* 1 when the flag called name was given on the command line that made cfg. */
 int mp_config_given(const mp_config *cfg, const char *name);

@@ -50,7 +50,6 @@ typedef struct {
     int per_class;
     const char *images, *labels;  /* --images, --labels: a user's IDX pair (database "idx") */
     const char *classes;  /* --classes: the labels tasks are drawn from ("" or NULL: all) */
-    int exclude;          /* 1: tasks draw from every class NOT in classes (a meta-test's held-out ones) */
 } mp_data_request;
 
 /* Labels of an IDX label file are bytes: at most this many classes. */
@@ -81,6 +80,12 @@ int mp_database_known(const char *name);
  * Missing files: the message lists the expected paths and the command that fetches them. */
 int mp_dataset_load(const mp_data_request *req, mp_dataset *ds, mp_err *err);
 void mp_dataset_free(mp_dataset *ds);
+
+/* Sets the pool tasks draw from to classes ("" or NULL: every class) and checks M and
+ * per_class = K + Q against it. Returns 0, or -2 (a usage error) with a message naming
+ * the list when it names a class the data lacks, has fewer than M classes, or one smaller
+ * than per_class. */
+int mp_dataset_use_classes(mp_dataset *ds, const char *classes, int M, int per_class, mp_err *err);
 
 /* Resizes a src_dim x src_dim image to dst_dim x dst_dim (bilinear when enlarging,
  * area averaging when shrinking). */

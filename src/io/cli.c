@@ -154,8 +154,9 @@ static const flag flags[] = {
      .late = 1, .scope = EVAL_ONLY, .help = "test tasks every rule adapts to"},
     {"eval_seed", K_LLONG, FIELD(eval_seed), .def = "1", .metavar = "N", .min = LLONG_MIN, .max = LLONG_MAX,
      .ours = 1, .late = 1, .scope = EVAL_ONLY,
-     .help = "seed of the test tasks' own generator (a stream apart from any run's draws,\n"
-             "      even with the same number): tasks, images, order, initial W and B"},
+     .help = "seed of the test tasks' own generator: tasks, images, order, initial W and B.\n"
+             "      It is seeded with the seed XOR 0x6d657461746573, so its draws are not a\n"
+             "      run's of the same --seed (only a run whose --seed is that XOR would share them)"},
     {"eval_every", K_INT, FIELD(eval_every), .def = "25", .metavar = "S", .min = 1, .max = MAX_COUNT, .ours = 1,
      .late = 1, .scope = EVAL_ONLY,
      .help = "the learning curve's step: the query set is scored after 0, S, 2S, ... and\n"
@@ -367,6 +368,7 @@ static int set_value(const flag *f, const char *text, mp_config *cfg, mp_err *er
     }
     case K_PATHS: /* only from the command line (parse_flag); the default is none */
         cfg->eval_dirs = NULL;
+        cfg->eval_first = NULL;
         cfg->eval_n = 0;
         return *text ? mp_errf(err, "--%s: takes its values on the command line", f->name) : 0;
     }
@@ -398,7 +400,7 @@ static void print_help(FILE *out) {
         static const char *const headings[] = {
             "Flags of the release:", "Added by metaplast:",
             "The meta-test (--eval; it also takes --database, --data_dir, --images, --labels,\n"
-            "--M, --K, --Q, --dim, --classes, --res, --test_name, --threads; no other flag):"};
+            "--M, --K, --Q, --dim, --classes, --res, --test_name, --threads, --gpu_mode; no other):"};
         if (i == 0 || section != (flags[i - 1].scope == EVAL_ONLY ? 2 : flags[i - 1].ours))
             fprintf(out, "\n%s\n", headings[section]);
         char range[512];
@@ -429,9 +431,16 @@ static int parse_flag(int argc, char **argv, int *i, mp_config *cfg, mp_err *err
     if (!f) return mp_errf(err, "unknown flag '--%.*s' (see --help)", (int)len, name);
     cfg->given |= 1ULL << (f - flags);
     if (f->kind == K_PATHS) { /* one or more values: every following token that is not a flag */
-        if (eq) return mp_errf(err, "--%s: give the run directories as separate arguments", f->name);
+        if (cfg->eval_n > 0)
+            return mp_errf(err, "--%s is given twice: list every run directory after one --%s", f->name, f->name);
+        cfg->eval_first = NULL;
         cfg->eval_dirs = argv + *i + 1;
         cfg->eval_n = 0;
+        if (eq) { /* --eval=DIR: DIR is the first; the ones after it follow */
+            if (!eq[1]) return mp_errf(err, "--%s: give at least one run directory", f->name);
+            cfg->eval_first = eq + 1;
+            cfg->eval_n = 1;
+        }
         while (*i + 1 < argc && !is_flag_token(argv[*i + 1])) ++*i, cfg->eval_n++;
         if (cfg->eval_n == 0) return mp_errf(err, "--%s: give at least one run directory", f->name);
         return 0;
@@ -556,7 +565,7 @@ static int write_value(const flag *f, const mp_config *cfg, FILE *out) {
     case K_CLASSES: return fputs((const char *)p, out);
     case K_PATHS:
         for (int i = 0; i < cfg->eval_n; i++)
-            if (fprintf(out, "%s%s", i ? " " : "", cfg->eval_dirs[i]) < 0) return -1;
+            if (fprintf(out, "%s%s", i ? " " : "", mp_config_eval_dir(cfg, i)) < 0) return -1;
         return 0;
     case K_CHOICE:
     case K_SWITCH: return fputs(f->choices[*(const int *)p], out);
@@ -622,7 +631,12 @@ unsigned mp_config_terms(const mp_config *cfg) { return mp_rule_mask(cfg->vec, c
 
 mp_data_request mp_config_data_request(const mp_config *cfg) {
     return (mp_data_request){cfg->database, cfg->data_dir, cfg->dim, cfg->M, cfg->K + cfg->Q, cfg->images,
-                             cfg->labels, cfg->classes, 0};
+                             cfg->labels, cfg->classes};
+}
+
+const char *mp_config_eval_dir(const mp_config *cfg, int i) {
+    if (cfg->eval_first) return i == 0 ? cfg->eval_first : cfg->eval_dirs[i - 1];
+    return cfg->eval_dirs[i];
 }
 
 int mp_config_given(const mp_config *cfg, const char *name) {

@@ -156,27 +156,26 @@ static int check_headers(const mp_data_request *cfg, const mp_dataset *ds, const
     return 0;
 }
 
-/* The classes tasks draw from: --classes, every class but those (exclude), or all. -2
- * when the list names a class the database lacks. */
-static int class_pool(const mp_data_request *cfg, mp_dataset *ds, mp_err *err) {
+/* The pool tasks draw from (ds->pool): classes, or every class. -2 when the list names a
+ * class the database lacks. */
+static int class_pool(const char *classes, mp_dataset *ds, mp_err *err) {
     unsigned char mask[MP_MAX_CLASSES];
-    if (cfg->classes && cfg->classes[0]) {
+    if (classes && classes[0]) {
         mp_err e;
-        if (mp_classes_parse(cfg->classes, mask, &e) < 0) {
+        if (mp_classes_parse(classes, mask, &e) < 0) {
             mp_errf(err, "%s", e.msg);
             return -2;
         }
-        for (int c = ds->nclasses; c < MP_MAX_CLASSES && !cfg->exclude; c++)
+        for (int c = ds->nclasses; c < MP_MAX_CLASSES; c++)
             if (mask[c]) {
-                mp_errf(err, "--classes %s: class %d is not in the database (%s has labels 0 to %d)", cfg->classes,
-                        c, ds->labels_path, ds->nclasses - 1);
+                mp_errf(err, "--classes %s: class %d is not in the database (%s has labels 0 to %d)", classes, c,
+                        ds->labels_path, ds->nclasses - 1);
                 return -2;
             }
-        if (cfg->exclude)
-            for (int c = 0; c < MP_MAX_CLASSES; c++) mask[c] = !mask[c];
     } else {
         memset(mask, 1, sizeof mask);
     }
+    free(ds->pool);
     ds->pool = mp_malloc((size_t)ds->nclasses * sizeof *ds->pool);
     ds->npool = 0;
     ds->pool_smallest = ds->count;
@@ -189,34 +188,29 @@ static int class_pool(const mp_data_request *cfg, mp_dataset *ds, mp_err *err) {
     return 0;
 }
 
-/* The command line against the classes (labels known, images not read yet): -2. */
-static int check_task(const mp_data_request *cfg, mp_dataset *ds, mp_err *err) {
-    int rc = class_pool(cfg, ds, err);
+int mp_dataset_use_classes(mp_dataset *ds, const char *classes, int M, int per_class, mp_err *err) {
+    int rc = class_pool(classes, ds, err);
     if (rc != 0) return rc;
-    int subset = cfg->classes && cfg->classes[0];
-    char which[2600], pool[1200];
-    unsigned char mask[MP_MAX_CLASSES] = {0};
-    for (int i = 0; i < ds->npool; i++) mask[ds->pool[i]] = 1;
-    mp_classes_format(mask, pool, sizeof pool);
-    if (cfg->exclude)
-        snprintf(which, sizeof which, "the classes other than %s (%s)", subset ? cfg->classes : "", pool);
-    else
-        snprintf(which, sizeof which, "--classes %s", subset ? cfg->classes : "");
-    if (cfg->M > ds->npool) {
+    int subset = classes && classes[0];
+    if (M > ds->npool) {
         if (subset)
-            mp_errf(err, "%s: %d classes in %s, fewer than the %d of a task (--M)", which, ds->npool,
-                    ds->labels_path, cfg->M);
+            mp_errf(err, "--classes %s: %d class%s of %s, fewer than the %d of a task (--M)", classes, ds->npool,
+                    ds->npool == 1 ? "" : "es", ds->labels_path, M);
         else
-            mp_errf(err, "--M: %d classes per task, but the database has only %d classes", cfg->M, ds->nclasses);
+            mp_errf(err, "--M: %d classes per task, but the database has only %d classes", M, ds->nclasses);
         return -2;
     }
-    long long kq = (long long)cfg->per_class;
-    if (kq > ds->pool_smallest) {
-        mp_errf(err, "--K/--Q: K+Q = %lld images per class, but the smallest class of %s has only %d images", kq,
-                subset ? which : "the database", ds->pool_smallest);
+    if (per_class > ds->pool_smallest) {
+        mp_errf(err, "--K/--Q: K+Q = %d images per class, but the smallest class of %s%s has only %d images",
+                per_class, subset ? "--classes " : "the database", subset ? classes : "", ds->pool_smallest);
         return -2;
     }
     return 0;
+}
+
+/* The command line against the classes (labels known, images not read yet): -2. */
+static int check_task(const mp_data_request *cfg, mp_dataset *ds, mp_err *err) {
+    return mp_dataset_use_classes(ds, cfg->classes, cfg->M, cfg->per_class, err);
 }
 
 /* Both headers first, then the labels (small) and what they bound on the command line,

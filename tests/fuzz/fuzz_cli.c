@@ -122,6 +122,7 @@ static void fuzz_cli_round_trip(const mp_config *c) {
     mp_config_defaults(&defaults);
     run.given = 0;
     run.eval_dirs = NULL;
+    run.eval_first = NULL;
     run.eval_n = 0;
     run.eval_tasks = defaults.eval_tasks, run.eval_seed = defaults.eval_seed, run.eval_every = defaults.eval_every;
     if (memcmp(&back, &run, sizeof back) != 0) {
