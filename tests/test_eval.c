@@ -296,6 +296,16 @@ static void test_same_tasks_curve_and_summary(void **state) {
         assert_string_equal(again.field[1 + i * 2][column(&again, "inputs_crc32")],
                             tasks.field[1 + i * 3][column(&tasks, "inputs_crc32")]);
     }
+    /* --threads 1: the same numbers (with 2, two tasks are judged at a time) */
+    char dir1[4400];
+    ru_expect_exit(run_eval(res, RU_LIST(runs[0], runs[1], runs[2]),
+                            RU_LIST("--eval_tasks", "12", "--eval_every", "4", "--threads", "1"), dir1, sizeof dir1),
+                   0, "--eval --threads 1");
+    table one;
+    read_table(dir1, "tasks.csv", &one);
+    for (int row = 1; row < tasks.n; row++)
+        for (int k = 0; k < 7; k++) assert_string_equal(one.field[row][k], tasks.field[row][k]);
+    free(one.text);
     /* another --eval_seed: other tasks */
     char dir3[4400];
     ru_expect_exit(run_eval(res, RU_LIST(runs[0]), RU_LIST("--eval_tasks", "12", "--eval_seed", "2"), dir3,

@@ -79,7 +79,6 @@ typedef struct {
     unsigned char trained[MP_MAX_CLASSES]; /* the classes its tasks drew from (all when no --classes) */
     int same_data;           /* the test data are the data it was trained on */
     int held_out;            /* none of the test classes was one of its training classes */
-    mp_episode_f32 *ep;
 } judged;
 
 static void rule_text(const mp_config *c, char *buf, size_t cap) {
@@ -503,6 +502,38 @@ static void print_table(FILE *out, const results *res, const rule_summary *s) {
     }
 }
 
+/* ---- judging tasks ----------------------------------------------------------------- */
+
+/* One thread's share: every rule on one task (task < 0: none), into the task's slots. */
+typedef struct {
+    const judged *runs;
+    int R, N, P, T, NQ, n0;
+    size_t nw;
+    const int *tpoint;
+    double *acc, *loss, *seconds;
+    int *diverged;
+    unsigned *crc;
+    mp_episode_f32 **eps; /* per rule, this lane's work space */
+    float *W;
+    mp_draw d;
+    int task;
+} lane;
+
+static void judge_task(lane *ln) {
+    const int i = ln->task;
+    if (i < 0) return;
+    for (int r = 0; r < ln->R; r++) {
+        size_t at = ((size_t)r * ln->N + i) * ln->P;
+        ln->crc[r * ln->N + i] = inputs_crc(&ln->d, ln->nw, ln->T, ln->NQ, ln->n0);
+        double start = mp_now_seconds();
+        ln->diverged[r * ln->N + i] = mp_eval_adapt(ln->eps[r], &ln->d, ln->runs[r].theta, ln->T, ln->NQ, ln->tpoint,
+                                                    ln->P, ln->nw, ln->n0, ln->W, ln->acc + at, ln->loss + at);
+        ln->seconds[r * ln->N + i] = mp_now_seconds() - start;
+    }
+}
+
+static void judge_lane(void *arg, int part) { judge_task((lane *)arg + part); }
+
 /* ---- the whole meta-test ------------------------------------------------------------ */
 
 /* The most the results may hold: accuracy and loss per rule, task and curve point. */
@@ -520,8 +551,9 @@ static void on_eval_signal(int sig) {
 static void notes(FILE *errf, const judged *runs, int R, const mp_config *t) {
     for (int r = 0; r < R; r++) {
         if (!runs[r].held_out)
-            fprintf(errf, "metaplast: --eval: note: rule %d (%s) was meta-trained on %s of the test classes: its score "
-                    "is not one on classes it never saw\n", r + 1, runs[r].dir, runs[r].cfg.classes[0] ? "some" : "all");
+            fprintf(errf, "metaplast: --eval: note: rule %d (%s) was meta-trained on %s of the test classes: the "
+                    "tasks are new to it, %s\n", r + 1, runs[r].dir, runs[r].cfg.classes[0] ? "some" : "all",
+                    runs[r].cfg.classes[0] ? "not all of their classes" : "their classes are not");
         else if (!runs[r].same_data && strcmp(runs[r].cfg.database, t->database) == 0)
             fprintf(errf, "metaplast: --eval: note: rule %d (%s) was trained on other files of %s than these "
                     "(their fingerprints differ): all of their classes count as unseen\n", r + 1, runs[r].dir,
@@ -611,21 +643,31 @@ int mp_eval_main(const mp_config *cli, FILE *out, FILE *errf) {
     base.feedback = MP_FEEDBACK_FIXED;
     base.terms = mp_rule_mask(NULL, 0);
     const size_t nw = mp_arch_weight_count(&base);
+    /* Two lanes, each with its own work space for every rule: task 2k goes to lane 0 (this
+     * thread), task 2k+1 to lane 1 (the worker, when there is one; else this thread after
+     * lane 0). A task is judged the same in either lane, so the numbers do not depend on
+     * the thread count; the tasks are drawn in order, here, from the one generator. */
     mp_worker *worker = t.threads >= 2 && mp_worker_cpus() >= 2 ? mp_worker_start() : NULL;
-    for (int r = 0; r < R; r++) {
-        mp_arch a = base;
-        a.feedback = runs[r].cfg.fbk_sym ? MP_FEEDBACK_SYMMETRIC : MP_FEEDBACK_FIXED;
-        a.terms = mp_config_terms(&runs[r].cfg);
-        runs[r].ep = mp_episode_new_f32(&a, s < T ? s : T, NQ);
-        mp_episode_set_worker_f32(runs[r].ep, worker);
-    }
     double *acc = mp_malloc((size_t)R * N * P * sizeof *acc), *loss = mp_malloc((size_t)R * N * P * sizeof *loss);
     int *diverged = mp_calloc((size_t)R * N, sizeof *diverged), *task_classes = mp_malloc((size_t)N * t.M * sizeof(int));
     unsigned *crc = mp_malloc((size_t)R * N * sizeof *crc);
     double *seconds = mp_malloc((size_t)R * N * sizeof *seconds);
-    float *W = mp_malloc(nw * sizeof *W);
-    mp_draw d;
-    mp_draw_init(&d, &base, t.M, t.K, t.Q, 1); /* B too: a fixed rule's feedback, the same for each */
+    lane lanes[2];
+    for (int k = 0; k < 2; k++) {
+        lane *ln = &lanes[k];
+        *ln = (lane){.runs = runs, .R = R, .N = N, .P = P, .T = T, .NQ = NQ, .n0 = base.n[0], .nw = nw,
+                     .tpoint = tpoint, .acc = acc, .loss = loss, .diverged = diverged, .crc = crc,
+                     .seconds = seconds, .task = -1};
+        ln->eps = mp_malloc((size_t)R * sizeof *ln->eps);
+        for (int r = 0; r < R; r++) {
+            mp_arch a = base;
+            a.feedback = runs[r].cfg.fbk_sym ? MP_FEEDBACK_SYMMETRIC : MP_FEEDBACK_FIXED;
+            a.terms = mp_config_terms(&runs[r].cfg);
+            ln->eps[r] = mp_episode_new_f32(&a, s < T ? s : T, NQ);
+        }
+        ln->W = mp_malloc(nw * sizeof *ln->W);
+        mp_draw_init(&ln->d, &base, t.M, t.K, t.Q, 1); /* B too: a fixed rule's feedback, the same for each */
+    }
     mp_rng rng;
     mp_rng_seed(&rng, (uint64_t)t.eval_seed ^ MP_EVAL_STREAM);
     struct sigaction sa, old[3];
@@ -635,23 +677,29 @@ int mp_eval_main(const mp_config *cli, FILE *out, FILE *errf) {
     const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
     for (int k = 0; k < 3; k++) sigaction(sigs[k], &sa, &old[k]);
     int done = 0;
-    for (; done < N && !eval_signal; done++) {
-        mp_draw_fill(&d, &ds, &base, &rng);
-        memcpy(task_classes + (size_t)done * t.M, d.task.classes, (size_t)t.M * sizeof(int));
-        for (int r = 0; r < R; r++) {
-            size_t at = ((size_t)r * N + done) * P;
-            crc[r * N + done] = inputs_crc(&d, nw, T, NQ, base.n[0]);
-            double start = mp_now_seconds();
-            diverged[r * N + done] = mp_eval_adapt(runs[r].ep, &d, runs[r].theta, T, NQ, tpoint, P, nw, base.n[0], W,
-                                                   acc + at, loss + at);
-            seconds[r * N + done] = mp_now_seconds() - start;
+    double start = mp_now_seconds();
+    while (done < N && !eval_signal) {
+        for (int k = 0; k < 2; k++) {
+            lanes[k].task = done + k < N ? done + k : -1;
+            if (lanes[k].task < 0) continue;
+            mp_draw_fill(&lanes[k].d, &ds, &base, &rng);
+            memcpy(task_classes + (size_t)lanes[k].task * t.M, lanes[k].d.task.classes, (size_t)t.M * sizeof(int));
         }
+        mp_worker_split(worker, judge_lane, lanes);
+        done += lanes[1].task >= 0 ? 2 : 1;
     }
+    double wall = mp_now_seconds() - start;
     for (int k = 0; k < 3; k++) sigaction(sigs[k], &old[k], NULL);
-    mp_draw_free(&d);
-    free(W);
-    for (int r = 0; r < R; r++) mp_episode_free_f32(runs[r].ep);
+    for (int k = 0; k < 2; k++) {
+        for (int r = 0; r < R; r++) mp_episode_free_f32(lanes[k].eps[r]);
+        free(lanes[k].eps);
+        free(lanes[k].W);
+        mp_draw_free(&lanes[k].d);
+    }
     mp_worker_stop(worker);
+    if (done > 0)
+        fprintf(out, "judged %d tasks x %d rules in %.2f s: %.2f ms per task and rule (%s)\n", done, R, wall,
+                1000 * wall / ((double)done * R), worker ? "2 threads, a task each" : "1 thread");
 
     int stopped = eval_signal;
     if (stopped && done == 0) { /* nothing judged: no directory that looks like a result */
