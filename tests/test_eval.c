@@ -316,7 +316,7 @@ static void test_same_tasks_curve_and_summary(void **state) {
     assert_string_not_equal(other.field[1][column(&other, "inputs_crc32")],
                             tasks.field[1][column(&tasks, "inputs_crc32")]);
     printf("  12 tasks x 3 rules: identical inputs per task, 12 distinct tasks, classes only 6-9; curve ends at "
-           "each rule's mean score; intervals as recomputed; another order: the same scores; eval seed 2: other "
+           "each rule's mean score; intervals as recomputed; another order, --threads 1: the same scores; eval seed 2: other "
            "tasks\n");
     free(tasks.text), free(curve.text), free(summary.text), free(again.text), free(other.text);
 }
