@@ -138,8 +138,9 @@ static const flag flags[] = {
      .scope = EVAL_TOO,
      .help = "a database of your own: an IDX images file (gzip or raw, idx3: count x side x\n"
              "      side bytes), with --labels; implies --database idx. Checked like the named\n"
-             "      databases; C = its largest label + 1. A run records its size and CRC-32:\n"
-             "      --resume may give the same pair at another path"},
+             "      databases; C = its largest label + 1, and every label from 0 to it must\n"
+             "      have images. A run records the files' sizes and CRC-32: --resume may give\n"
+             "      the same pair at another path"},
     {"labels", K_STRING, FIELD(labels), .def = "", .metavar = "FILE", .ours = 1, .late = 1, .resumable = 1,
      .scope = EVAL_TOO, .help = "the IDX labels file (idx1, one byte per image) of --images"},
     {"eval", K_PATHS, FIELD(eval_dirs), .def = "", .metavar = "RUN_DIR [RUN_DIR ...]", .ours = 1, .late = 1,
