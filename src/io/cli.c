@@ -400,8 +400,8 @@ static void print_help(FILE *out) {
         int section = f->scope == EVAL_ONLY ? 2 : f->ours;
         static const char *const headings[] = {
             "Flags of the release:", "Added by metaplast:",
-            "The meta-test (--eval; it also takes --database, --data_dir, --images, --labels,\n"
-            "--M, --K, --Q, --dim, --classes, --res, --test_name, --threads, --gpu_mode; no other):"};
+            ("The meta-test (--eval; it also takes --database, --data_dir, --images, --labels,\n"
+             "--M, --K, --Q, --dim, --classes, --res, --test_name, --threads, --gpu_mode; no other):")};
         if (i == 0 || section != (flags[i - 1].scope == EVAL_ONLY ? 2 : flags[i - 1].ours))
             fprintf(out, "\n%s\n", headings[section]);
         char range[512];
