@@ -79,6 +79,7 @@ typedef struct {
     unsigned char trained[MP_MAX_CLASSES]; /* the classes its tasks drew from (all when no --classes) */
     int same_data;           /* the test data are the data it was trained on */
     int held_out;            /* none of the test classes was one of its training classes */
+    int seen_all;            /* every test class was */
 } judged;
 
 static void rule_text(const mp_config *c, char *buf, size_t cap) {
@@ -254,9 +255,10 @@ static int test_classes(const mp_config *cli, judged *runs, int n, const mp_data
                            "(give --classes for the test, or another database)", ds->labels_path);
     }
     for (int r = 0; r < n; r++) {
-        runs[r].held_out = 1;
-        for (int c = 0; c < MP_MAX_CLASSES && runs[r].same_data; c++)
-            if (mask[c] && runs[r].trained[c]) runs[r].held_out = 0;
+        int seen = 0, test = 0;
+        for (int c = 0; c < MP_MAX_CLASSES; c++) test += mask[c], seen += runs[r].same_data && mask[c] && runs[r].trained[c];
+        runs[r].held_out = seen == 0;
+        runs[r].seen_all = seen == test;
     }
     return 0;
 }
@@ -552,8 +554,8 @@ static void notes(FILE *errf, const judged *runs, int R, const mp_config *t) {
     for (int r = 0; r < R; r++) {
         if (!runs[r].held_out)
             fprintf(errf, "metaplast: --eval: note: rule %d (%s) was meta-trained on %s of the test classes: the "
-                    "tasks are new to it, %s\n", r + 1, runs[r].dir, runs[r].cfg.classes[0] ? "some" : "all",
-                    runs[r].cfg.classes[0] ? "not all of their classes" : "their classes are not");
+                    "tasks are new to it, %s\n", r + 1, runs[r].dir, runs[r].seen_all ? "all" : "some",
+                    runs[r].seen_all ? "their classes are not" : "not all of their classes");
         else if (!runs[r].same_data && strcmp(runs[r].cfg.database, t->database) == 0)
             fprintf(errf, "metaplast: --eval: note: rule %d (%s) was trained on other files of %s than these "
                     "(their fingerprints differ): all of their classes count as unseen\n", r + 1, runs[r].dir,

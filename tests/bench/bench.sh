@@ -184,7 +184,7 @@ fi
 echo
 echo "meta-test (--eval, curve every 25 samples): one rule on one task against one training episode"
 echo "of the same rule and size (target: at most 1x; no reverse sweep to pay for)"
-printf "%-20s %12s %16s %8s %s\n" rule "ms/task" "ms/episode" ratio "  (latency: one task alone, 1 thread)"
+printf "%-20s %12s %16s %8s %s\n" rule "ms/task" "ms/episode" ratio "  (latency: one task, 1 thread)"
 for id in default vec12 sym; do
     awk -v label="$id" -v e="${eval_ms[$id]}" -v t="${ms[$id]}" -v l="${eval_lat[$id]}" 'BEGIN {
         printf "%-20s %12.2f %16.2f %7.2fx %-6s   (%.2f ms)\n", label, e, t, e / t, e <= t ? "met" : "MISSED", l }'
