@@ -94,6 +94,8 @@ seed_list=()
 IFS=, read -ra parts <<<"$seeds"
 for p in "${parts[@]}"; do
     if [[ $p =~ ^-?[0-9]+$ ]]; then
+        # canonical: 01 and 1 are one seed (one run directory, seed_1), and -0 is 0
+        p=$(sed -E 's/^(-?)0+([0-9])/\1\2/; s/^-0$/0/' <<<"$p")
         seed_list+=("$p")
     elif [[ $p =~ ^([0-9]+)-([0-9]+)$ ]] && [ "${BASH_REMATCH[1]}" -le "${BASH_REMATCH[2]}" ]; then
         mapfile -t -O ${#seed_list[@]} seed_list < <(seq "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}")

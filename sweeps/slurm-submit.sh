@@ -43,6 +43,16 @@ done
 [[ $seeds =~ ^[0-9,%-]+$ ]] || die "--seeds: '$seeds' is not an array list (e.g. 1-4 or 1,3,5)"
 [[ $threads =~ ^[12]$ ]] || die "--threads: '$threads' is not 1 or 2"
 [[ -n $name && $name != */* && $name != . && $name != .. ]] || die "--name: '$name' must be one path component"
+[ -n "$res" ] || die "--res: must not be empty"
+# refused here, before the array queues, as slurm.sbatch would refuse them in every task
+for f in "$@"; do
+    case $f in
+    --seed | --seed=* | --threads | --threads=* | --run_dir | --run_dir=* | --res | --res=* | --test_name | \
+        --test_name=* | --resume | --resume=*)
+        die "metaplast flag '$f': each array task gets --seed \$SLURM_ARRAY_TASK_ID, --threads and --run_dir" \
+            "RES/NAME/seed_S from this script (set them with --seeds, --threads, --res and --name)" ;;
+    esac
+done
 [ -x "$bin" ] || die "--bin: '$bin' is not an executable (build it: cmake -B build && cmake --build build -j2)"
 command -v sbatch >/dev/null || die "sbatch is not installed (apt-get install slurm-client, or run on a login node)"
 

@@ -165,12 +165,24 @@ int mp_rundir_claim(const char *dir, int *holds_run, int *read_only, mp_err *err
     if (n < 0 || (size_t)n >= sizeof path - 10) return mp_errf(err, "run directory path '%s' is too long", dir);
     *holds_run = 0;
     if (make_dirs(path, err)) return -1;
+    /* what --eval and --report write also has an args.txt: not a run (and not to be locked) */
+    static const char *const outputs[][2] = {{"tasks.csv", "a meta-test's directory (what --eval writes)"},
+                                            {"runs.csv", "a report's directory (what --report writes)"}};
+    struct stat st;
+    char probe[MP_PATH_MAX + 32];
+    snprintf(probe, sizeof probe, "%s/metrics.csv", dir);
+    int has_metrics = lstat(probe, &st) == 0;
+    for (size_t k = 0; k < sizeof outputs / sizeof outputs[0] && !has_metrics; k++) {
+        snprintf(probe, sizeof probe, "%s/%s", dir, outputs[k][0]);
+        if (lstat(probe, &st) == 0) return mp_errf(err, "'%s' is %s, not a run", dir, outputs[k][1]);
+    }
     /* the lock before the look inside: of two first starts, the one that loses the lock
      * never decides anything, and the winner sees what no other writer changes */
+    snprintf(probe, sizeof probe, "%s/lock", dir);
+    int had_lock = lstat(probe, &st) == 0;
     int fd = mp_rundir_lock(dir, read_only, err);
     if (fd < 0 && !(read_only && *read_only)) return -1;
     snprintf(path + n, sizeof path - (size_t)n, "/args.txt");
-    struct stat st;
     if (lstat(path, &st) == 0) {
         *holds_run = 1; /* --resume's checks decide whether it is a run */
         return fd;
@@ -182,9 +194,11 @@ int mp_rundir_claim(const char *dir, int *holds_run, int *read_only, mp_err *err
         struct dirent *e;
         while ((e = readdir(d)) && before_args(e->d_name)) {
         }
-        if (e)
+        if (e) {
             mp_errf(err, "'%s' holds no run (no args.txt) but is not empty (it has '%s'): a new run starts only in "
                     "a missing or empty directory", dir, e->d_name);
+            if (!had_lock) unlink(probe); /* left as it was found */
+        }
         else if (read_only && *read_only)
             mp_errf(err, "cannot start a run in '%s': the directory is read-only", dir);
         closedir(d);

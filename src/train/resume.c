@@ -126,20 +126,21 @@ int mp_resume_prepare(const mp_config *cfg, const mp_dataset *ds, const char *bi
         r->n = r->state.episode;
     } else {
         long ck_episode = have_ck ? r->state.episode : 0;
+        const char *flag = cfg->run_dir[0] ? "--run_dir" : "--resume";
         if (mp_trainer_replay(cfg, ds, r->history, usable, &r->state, why, sizeof why) != 0) {
             mp_errf(err, "%s/metrics.csv: %s", run_dir, why);
             return MP_EXIT_RUNTIME;
         }
         r->n = usable;
         if (have_ck)
-            fprintf(note, "metaplast: --resume %s: the checkpoint (episode %ld) is ahead of metrics.csv (%ld whole "
+            fprintf(note, "metaplast: %s %s: the checkpoint (episode %ld) is ahead of metrics.csv (%ld whole "
                     "rows; a machine crash leaves this): the state after episode %ld is rebuilt from the rows\n",
-                    run_dir, ck_episode, usable, usable);
+                    flag, run_dir, ck_episode, usable, usable);
         else if (usable > 0)
-            fprintf(note, "metaplast: --resume %s: %s is missing: the state after episode %ld is rebuilt from the "
-                    "%ld rows of metrics.csv (every row is kept)\n", run_dir, MP_CHECKPOINT_FILE, usable, usable);
+            fprintf(note, "metaplast: %s %s: %s is missing: the state after episode %ld is rebuilt from the "
+                    "%ld rows of metrics.csv (every row is kept)\n", flag, run_dir, MP_CHECKPOINT_FILE, usable, usable);
         else
-            fprintf(note, "metaplast: --resume %s: no episode had finished; the run starts at episode 1\n", run_dir);
+            fprintf(note, "metaplast: %s %s: no episode had finished; the run starts at episode 1\n", flag, run_dir);
     }
     if (cfg->episodes < r->n) {
         mp_errf(err, "--episodes: %ld is fewer than the %ld episodes the run in %s has finished", cfg->episodes,
