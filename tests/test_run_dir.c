@@ -234,6 +234,20 @@ static void test_refusals(void **state) {
     ru_expect_failure(&c, 1, RU_LIST(foreign, "notes.txt", "holds no run"), "a directory with a stranger's file");
     path_in(path, sizeof path, foreign, "args.txt");
     assert_false(tu_exists(path));
+    path_in(path, sizeof path, foreign, "lock"); /* no lock file left behind either */
+    assert_false(tu_exists(path));
+    /* a meta-test's directory (it has an args.txt too): refused by name, untouched */
+    char eval_dir[4400];
+    path_in(eval_dir, sizeof eval_dir, tmp_root, "an-eval");
+    assert_int_equal(mkdir(eval_dir, 0755), 0);
+    path_in(path, sizeof path, eval_dir, "args.txt");
+    assert_int_equal(tu_write_text(path, "rule_1 : /x\n"), 0);
+    path_in(path, sizeof path, eval_dir, "tasks.csv");
+    assert_int_equal(tu_write_text(path, "task,rule\n"), 0);
+    c = run_dir_cmd(eval_dir, "5", NULL);
+    ru_expect_failure(&c, 1, RU_LIST(eval_dir, "a meta-test's directory"), "a meta-test's directory");
+    path_in(path, sizeof path, eval_dir, "lock");
+    assert_false(tu_exists(path));
     char *notes = read_in(foreign, "notes.txt", &len);
     assert_string_equal(notes, "not a run\n");
     free(notes);
