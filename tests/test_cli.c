@@ -3,6 +3,7 @@
 #include "testutil.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -468,6 +469,8 @@ static void test_args_round_trip(void **state) {
 static void test_classes(void **state) {
     (void)state;
     mp_config c;
+    assert_int_equal(PARSE(&c, "--lamb", "-0"), MP_CLI_RUN); /* -0 is 0 (one text in args.txt) */
+    assert_false(signbit(c.lamb));
     assert_int_equal(PARSE(&c, "--classes", "20-29,0-9"), MP_CLI_RUN);
     assert_string_equal(c.classes, "0-9,20-29");
     assert_int_equal(PARSE(&c, "--classes", "3,1,2,7"), MP_CLI_RUN);

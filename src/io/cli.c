@@ -333,7 +333,7 @@ static int set_value(const flag *f, const char *text, mp_config *cfg, mp_err *er
             return mp_errf(err, "--%s: '%s' cannot be held by a double (it would become %g)", f->name, text, v);
         if ((f->bound == AT_LEAST_ZERO && !(v >= 0)) || (f->bound == ABOVE_ZERO && !(v > 0)))
             return out_of_range(f, text, err);
-        *(double *)p = v;
+        *(double *)p = v == 0 ? 0.0 : v; /* -0 is 0: one value, one text in args.txt */
         return 0;
     }
     case K_STRING:
