@@ -1,6 +1,7 @@
 /* metaplast: meta-learns plasticity rules for a network that learns through fixed
  * random feedback (Shervani-Tabar & Rosenbaum, Nature Communications 2023). */
 #include <cblas.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,6 +172,12 @@ int main(int argc, char **argv) {
                mp_rundir_lock(run_dir, NULL, &err) < 0) {
         fprintf(stderr, "metaplast: %s\n", err.msg);
         status = MP_EXIT_RUNTIME;
+    }
+    /* args.txt names the data directory absolutely: --eval and --report read it from anywhere */
+    char data_dir[PATH_MAX];
+    if (status < 0 && realpath(cfg.data_dir, data_dir) && strlen(data_dir) < sizeof cfg.data_dir) {
+        memset(cfg.data_dir, 0, sizeof cfg.data_dir);
+        memcpy(cfg.data_dir, data_dir, strlen(data_dir));
     }
     if (status < 0 && mp_rundir_write_args(run_dir, &cfg, &ds, &err) != 0) {
         fprintf(stderr, "metaplast: %s\n", err.msg);

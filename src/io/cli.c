@@ -503,8 +503,8 @@ static int check_combination(mp_config *cfg, mp_err *err) {
     if (strcmp(cfg->database, "idx") == 0 && (!cfg->images[0] || !cfg->labels[0]))
         return mp_errf(err, "--database idx reads a user's IDX pair: give both --images FILE and --labels FILE");
     /* absolute, so that args.txt still names them from another directory */
-    char *paths[3] = {cfg->images, cfg->labels, cfg->data_dir};
-    for (int i = 0; i < 3; i++) {
+    char *paths[2] = {cfg->images, cfg->labels};
+    for (int i = 0; i < 2; i++) {
         char resolved[PATH_MAX];
         if (paths[i][0] && paths[i][0] != '/' && realpath(paths[i], resolved) && strlen(resolved) < MP_PATH_MAX) {
             memset(paths[i], 0, MP_PATH_MAX);
