@@ -491,13 +491,15 @@ static int write_summary(const char *dir, const results *res, const rule_summary
 static void print_table(FILE *out, const results *res, const rule_summary *s) {
     fprintf(out, "%d test tasks (%d classes of %s: %s; M %d, K %d, Q %d), score after all %d samples:\n", res->done,
             res->ds->npool, res->t->database, res->classes, res->t->M, res->t->K, res->t->Q, res->tpoint[res->P - 1]);
-    fprintf(out, "  %-4s %-22s %-26s %-28s %s\n", "rule", "flags", "accuracy [95% interval]",
+    int w = 22; /* the flags column: as wide as the widest rule */
+    for (int r = 0; r < res->R; r++) w = (int)strlen(res->runs[r].rule) > w ? (int)strlen(res->runs[r].rule) : w;
+    fprintf(out, "  %-4s %-*s %-26s %-28s %s\n", "rule", w, "flags", "accuracy [95% interval]",
             "vs rule 1 [95% interval]", "run");
     for (int r = 0; r < res->R; r++) {
         char score[64], diff[64] = "";
         snprintf(score, sizeof score, "%.3f [%.3f, %.3f]", s[r].score.mean, s[r].score.lo, s[r].score.hi);
         if (r > 0) snprintf(diff, sizeof diff, "%+.3f [%+.3f, %+.3f]", s[r].diff, s[r].diff_lo, s[r].diff_hi);
-        fprintf(out, "  %-4d %-22s %-26s %-28s %s\n", r + 1, res->runs[r].rule, score, r ? diff : "(reference)",
+        fprintf(out, "  %-4d %-*s %-26s %-28s %s\n", r + 1, w, res->runs[r].rule, score, r ? diff : "(reference)",
                 res->runs[r].dir);
         if (s[r].diverged)
             fprintf(out, "       %d of %d tasks diverged (weights not finite): scored 0\n", s[r].diverged, res->done);
