@@ -18,7 +18,10 @@
 #include <unistd.h>
 
 #include "metaplast/checkpoint.h"
+#include "metaplast/cli.h"
+#include "metaplast/rundir.h"
 #include "metaplast/stats.h"
+#include "report/report_internal.h"
 
 /* ---- Student's t and the interval --------------------------------------------------- */
 
@@ -596,8 +599,29 @@ static void test_usage(void **state) {
     assert_non_null(strstr(ru_out_text, "metaplast --report DIR"));
 }
 
+/* ",theta_0,...,theta_9" of run_dir's checkpoint, each the shortest decimal that reads back
+ * (as --eval writes them); zeros when it has none. Into buf (static). */
+static const char *theta_cells(const char *run_dir) {
+    static char buf[1024];
+    mp_checkpoint ck;
+    mp_err err;
+    if (mp_checkpoint_load(run_dir, &ck, &err) != 0) memset(&ck, 0, sizeof ck);
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < MP_THETAS; k++) {
+        char cell[32];
+        for (int prec = 1; prec <= 17; prec++) {
+            snprintf(cell, sizeof cell, "%.*g", prec, ck.theta[k]);
+            if (strtod(cell, NULL) == ck.theta[k]) break;
+        }
+        n += (size_t)snprintf(buf + n, sizeof buf - n, ",%s", cell);
+    }
+    return buf;
+}
+
 /* A meta-test directory in the format of --eval: tasks.csv, curve.csv, summary.csv, args.txt. */
-static void write_eval(const char *dir, const char *database, const char *classes, const char *summary_rows) {
+static void write_eval(const char *dir, const char *database, const char *classes, const char *extra_args,
+                       const char *summary_rows) {
     char path[4500];
     assert_int_equal(mkdir(dir, 0777), 0);
     snprintf(path, sizeof path, "%s/tasks.csv", dir);
@@ -605,13 +629,14 @@ static void write_eval(const char *dir, const char *database, const char *classe
     snprintf(path, sizeof path, "%s/curve.csv", dir);
     assert_int_equal(tu_write_text(path, "rule,samples,acc_mean,loss_mean\n1,0,0.2,1.6\n"), 0);
     snprintf(path, sizeof path, "%s/args.txt", dir);
-    char args[512];
-    snprintf(args, sizeof args, "database : %s\nclasses : %s\neval_seed : 7\nversion : 0.2.0\n", database, classes);
+    char args[1024];
+    snprintf(args, sizeof args, "eval_tasks : 20\neval_seed : 7\n%sdatabase : %s\nM : 3\nK : 5\nQ : 2\ndim : 28\n"
+             "classes : %s\nversion : 0.2.0\n", extra_args, database, classes);
     assert_int_equal(tu_write_text(path, args), 0);
     snprintf(path, sizeof path, "%s/summary.csv", dir);
     char *text = malloc(strlen(summary_rows) + 200);
-    sprintf(text, "rule,run_dir,fbk,vec,tasks,acc_mean,acc_lo,acc_hi,diff_mean,diff_lo,diff_hi,loss_mean\n%s",
-            summary_rows);
+    sprintf(text, "rule,run_dir,fbk,vec,tasks,acc_mean,acc_lo,acc_hi,diff_mean,diff_lo,diff_hi,loss_mean,theta_0,"
+            "theta_1,theta_2,theta_3,theta_4,theta_5,theta_6,theta_7,theta_8,theta_9\n%s", summary_rows);
     assert_int_equal(tu_write_text(path, text), 0);
     free(text);
 }
@@ -629,21 +654,23 @@ static void test_evals(void **state) {
     /* eval 1: all three of a (acc 0.60, 0.70, 0.95), one of b, the unfinished run, a run
      * not in the report, a quoted run_dir with a comma */
     char rows[32768];
+    char th[6][1024];
+    for (int i = 0; i < 6; i++) snprintf(th[i], sizeof th[i], "%s", theta_cells(dirs[i]));
     snprintf(rows, sizeof rows,
-             "1,%s,fix,,20,0.60,0.5,0.7,0,0,0,1.1\n"
-             "2,%s,fix,,20,0.70,0.6,0.8,0.1,0,0.2,1.0\n"
-             "3,\"%s\",fix,,20,0.95,0.9,1.0,0.35,0.3,0.4,0.9\n"
-             "4,%s,fix,1 2,20,0.80,0.7,0.9,0.2,0.1,0.3,0.8\n"
-             "5,%s,fix,1 2,20,0.10,0.0,0.2,-0.5,-0.6,-0.4,2.0\n"
-             "6,\"/nowhere/a,b\",fix,,20,0.50,0.4,0.6,0,0,0,1.2\n",
-             d[0], d[1], d[2], d[3], d[4]);
+             "1,%s,fix,,20,0.60,0.5,0.7,0,0,0,1.1%s\n"
+             "2,%s,fix,,20,0.70,0.6,0.8,0.1,0,0.2,1.0%s\n"
+             "3,\"%s\",fix,,20,0.95,0.9,1.0,0.35,0.3,0.4,0.9%s\n"
+             "4,%s,fix,1 2,20,0.80,0.7,0.9,0.2,0.1,0.3,0.8%s\n"
+             "5,%s,fix,1 2,20,0.10,0.0,0.2,-0.5,-0.6,-0.4,2.0%s\n"
+             "6,\"/nowhere/a,b\",fix,,20,0.50,0.4,0.6,0,0,0,1.2%s\n",
+             d[0], th[0], d[1], th[1], d[2], th[2], d[3], th[3], d[4], th[4], th[0]);
     char parent[4500];
     snprintf(parent, sizeof parent, "%s/eval", evals);
     mkdir(parent, 0777);
-    write_eval(e1, "emnist_bymerge", "", rows);
-    /* eval 2: another database, judged c only */
-    snprintf(rows, sizeof rows, "1,%s,sym,,10,0.42,0.3,0.5,0,0,0,1.5\n", d[5]);
-    write_eval(e2, "fashion_mnist", "0 1 2", rows);
+    write_eval(e1, "emnist_bymerge", "", "", rows);
+    /* eval 2: another database, judged c only, stopped by a signal after 10 of its 20 tasks */
+    snprintf(rows, sizeof rows, "1,%s,sym,,10,0.42,0.3,0.5,0,0,0,1.5%s\n", d[5], th[5]);
+    write_eval(e2, "fashion_mnist", "0 1 2", "eval_tasks_done : 10 (stopped by a signal)\n", rows);
 
     int st = report(RU_LIST(sweep, evals, "--res", report_res));
     ru_expect_exit(st, 0, "report with meta-tests");
@@ -674,7 +701,19 @@ static void test_evals(void **state) {
     csv e;
     read_report_file("evals.csv", &e);
     assert_int_equal(e.nrows, 2);
-    assert_string_equal(csv_get(&e, 1, "eval_dir"), e1);
+    char real[PATH_MAX];
+    assert_non_null(realpath(e1, real));
+    assert_string_equal(csv_get(&e, 1, "eval_dir"), real); /* its real path, as runs.csv's run_dir */
+    assert_string_equal(csv_get(&e, 1, "M"), "3");
+    assert_string_equal(csv_get(&e, 1, "K"), "5");
+    assert_string_equal(csv_get(&e, 1, "Q"), "2");
+    assert_string_equal(csv_get(&e, 1, "dim"), "28");
+    assert_string_equal(csv_get(&e, 1, "stopped"), "");
+    assert_string_equal(csv_get(&e, 1, "rules_stale"), "0");
+    /* eval 2 was stopped early: said, and still counted (its numbers are of the tasks it judged) */
+    assert_string_equal(csv_get(&e, 2, "stopped"), "yes");
+    assert_non_null(strstr(csv_get(&e, 2, "note"), "stopped by a signal after 10 of its 20 tasks"));
+    expect_stderr("stopped by a signal after 10 of its 20 tasks");
     assert_string_equal(csv_get(&e, 1, "database"), "emnist_bymerge");
     assert_string_equal(csv_get(&e, 1, "classes"), "all");
     assert_string_equal(csv_get(&e, 1, "eval_seed"), "7");
@@ -687,7 +726,8 @@ static void test_evals(void **state) {
     assert_string_equal(csv_get(&e, 2, "classes"), "0 1 2");
     csv_free(&e);
     assert_non_null(strstr(ru_out_text, "eval 1: "));
-    assert_non_null(strstr(ru_out_text, "database fashion_mnist, classes 0 1 2"));
+    assert_non_null(strstr(ru_out_text, "database fashion_mnist, classes 0 1 2, M 3, K 5, Q 2, dim 28"));
+    assert_non_null(strstr(ru_out_text, "stopped by a signal"));
     tu_rmtree(evals);
 }
 
