@@ -10,7 +10,11 @@
  * mp_config_binding, so a flag added to the flag table splits groups without a change
  * here, and a run's data directory (not in the binding) does not. A run is read only when
  * it is of this version and its args.txt still gives its binding_crc32, so nothing of
- * another version or a hand-edited file is mixed in; each left-out run is named, with why. */
+ * another version or a hand-edited file is mixed in, and only when its metrics.csv's theta
+ * chain holds (mp_trainer_theta_chain: no data needed; the accuracy and loss columns are
+ * trusted) and, finished, its checkpoint follows from its rows; each left-out run is named,
+ * with why. A meta-test's row counts for a run only when the theta it judged is the run's
+ * final theta. */
 #include "metaplast/report.h"
 
 #include <dirent.h>
