@@ -18,7 +18,10 @@
 #include <unistd.h>
 
 #include "metaplast/checkpoint.h"
+#include "metaplast/cli.h"
+#include "metaplast/rundir.h"
 #include "metaplast/stats.h"
+#include "report/report_internal.h"
 
 /* ---- Student's t and the interval --------------------------------------------------- */
 
@@ -596,8 +599,29 @@ static void test_usage(void **state) {
     assert_non_null(strstr(ru_out_text, "metaplast --report DIR"));
 }
 
+/* ",theta_0,...,theta_9" of run_dir's checkpoint, each the shortest decimal that reads back
+ * (as --eval writes them); zeros when it has none. Into buf (static). */
+static const char *theta_cells(const char *run_dir) {
+    static char buf[1024];
+    mp_checkpoint ck;
+    mp_err err;
+    if (mp_checkpoint_load(run_dir, &ck, &err) != 0) memset(&ck, 0, sizeof ck);
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < MP_THETAS; k++) {
+        char cell[32];
+        for (int prec = 1; prec <= 17; prec++) {
+            snprintf(cell, sizeof cell, "%.*g", prec, ck.theta[k]);
+            if (strtod(cell, NULL) == ck.theta[k]) break;
+        }
+        n += (size_t)snprintf(buf + n, sizeof buf - n, ",%s", cell);
+    }
+    return buf;
+}
+
 /* A meta-test directory in the format of --eval: tasks.csv, curve.csv, summary.csv, args.txt. */
-static void write_eval(const char *dir, const char *database, const char *classes, const char *summary_rows) {
+static void write_eval(const char *dir, const char *database, const char *classes, const char *extra_args,
+                       const char *summary_rows) {
     char path[4500];
     assert_int_equal(mkdir(dir, 0777), 0);
     snprintf(path, sizeof path, "%s/tasks.csv", dir);
@@ -605,13 +629,14 @@ static void write_eval(const char *dir, const char *database, const char *classe
     snprintf(path, sizeof path, "%s/curve.csv", dir);
     assert_int_equal(tu_write_text(path, "rule,samples,acc_mean,loss_mean\n1,0,0.2,1.6\n"), 0);
     snprintf(path, sizeof path, "%s/args.txt", dir);
-    char args[512];
-    snprintf(args, sizeof args, "database : %s\nclasses : %s\neval_seed : 7\nversion : 0.2.0\n", database, classes);
+    char args[1024];
+    snprintf(args, sizeof args, "eval_tasks : 20\neval_seed : 7\n%sdatabase : %s\nM : 3\nK : 5\nQ : 2\ndim : 28\n"
+             "classes : %s\nversion : 0.2.0\n", extra_args, database, classes);
     assert_int_equal(tu_write_text(path, args), 0);
     snprintf(path, sizeof path, "%s/summary.csv", dir);
     char *text = malloc(strlen(summary_rows) + 200);
-    sprintf(text, "rule,run_dir,fbk,vec,tasks,acc_mean,acc_lo,acc_hi,diff_mean,diff_lo,diff_hi,loss_mean\n%s",
-            summary_rows);
+    sprintf(text, "rule,run_dir,fbk,vec,tasks,acc_mean,acc_lo,acc_hi,diff_mean,diff_lo,diff_hi,loss_mean,theta_0,"
+            "theta_1,theta_2,theta_3,theta_4,theta_5,theta_6,theta_7,theta_8,theta_9\n%s", summary_rows);
     assert_int_equal(tu_write_text(path, text), 0);
     free(text);
 }
@@ -629,21 +654,23 @@ static void test_evals(void **state) {
     /* eval 1: all three of a (acc 0.60, 0.70, 0.95), one of b, the unfinished run, a run
      * not in the report, a quoted run_dir with a comma */
     char rows[32768];
+    char th[6][1024];
+    for (int i = 0; i < 6; i++) snprintf(th[i], sizeof th[i], "%s", theta_cells(dirs[i]));
     snprintf(rows, sizeof rows,
-             "1,%s,fix,,20,0.60,0.5,0.7,0,0,0,1.1\n"
-             "2,%s,fix,,20,0.70,0.6,0.8,0.1,0,0.2,1.0\n"
-             "3,\"%s\",fix,,20,0.95,0.9,1.0,0.35,0.3,0.4,0.9\n"
-             "4,%s,fix,1 2,20,0.80,0.7,0.9,0.2,0.1,0.3,0.8\n"
-             "5,%s,fix,1 2,20,0.10,0.0,0.2,-0.5,-0.6,-0.4,2.0\n"
-             "6,\"/nowhere/a,b\",fix,,20,0.50,0.4,0.6,0,0,0,1.2\n",
-             d[0], d[1], d[2], d[3], d[4]);
+             "1,%s,fix,,20,0.60,0.5,0.7,0,0,0,1.1%s\n"
+             "2,%s,fix,,20,0.70,0.6,0.8,0.1,0,0.2,1.0%s\n"
+             "3,\"%s\",fix,,20,0.95,0.9,1.0,0.35,0.3,0.4,0.9%s\n"
+             "4,%s,fix,1 2,20,0.80,0.7,0.9,0.2,0.1,0.3,0.8%s\n"
+             "5,%s,fix,1 2,20,0.10,0.0,0.2,-0.5,-0.6,-0.4,2.0%s\n"
+             "6,\"/nowhere/a,b\",fix,,20,0.50,0.4,0.6,0,0,0,1.2%s\n",
+             d[0], th[0], d[1], th[1], d[2], th[2], d[3], th[3], d[4], th[4], th[0]);
     char parent[4500];
     snprintf(parent, sizeof parent, "%s/eval", evals);
     mkdir(parent, 0777);
-    write_eval(e1, "emnist_bymerge", "", rows);
-    /* eval 2: another database, judged c only */
-    snprintf(rows, sizeof rows, "1,%s,sym,,10,0.42,0.3,0.5,0,0,0,1.5\n", d[5]);
-    write_eval(e2, "fashion_mnist", "0 1 2", rows);
+    write_eval(e1, "emnist_bymerge", "", "", rows);
+    /* eval 2: another database, judged c only, stopped by a signal after 10 of its 20 tasks */
+    snprintf(rows, sizeof rows, "1,%s,sym,,10,0.42,0.3,0.5,0,0,0,1.5%s\n", d[5], th[5]);
+    write_eval(e2, "fashion_mnist", "0 1 2", "eval_tasks_done : 10 (stopped by a signal)\n", rows);
 
     int st = report(RU_LIST(sweep, evals, "--res", report_res));
     ru_expect_exit(st, 0, "report with meta-tests");
@@ -674,7 +701,19 @@ static void test_evals(void **state) {
     csv e;
     read_report_file("evals.csv", &e);
     assert_int_equal(e.nrows, 2);
-    assert_string_equal(csv_get(&e, 1, "eval_dir"), e1);
+    char real[PATH_MAX];
+    assert_non_null(realpath(e1, real));
+    assert_string_equal(csv_get(&e, 1, "eval_dir"), real); /* its real path, as runs.csv's run_dir */
+    assert_string_equal(csv_get(&e, 1, "M"), "3");
+    assert_string_equal(csv_get(&e, 1, "K"), "5");
+    assert_string_equal(csv_get(&e, 1, "Q"), "2");
+    assert_string_equal(csv_get(&e, 1, "dim"), "28");
+    assert_string_equal(csv_get(&e, 1, "stopped"), "");
+    assert_string_equal(csv_get(&e, 1, "rules_stale"), "0");
+    /* eval 2 was stopped early: said, and still counted (its numbers are of the tasks it judged) */
+    assert_string_equal(csv_get(&e, 2, "stopped"), "yes");
+    assert_non_null(strstr(csv_get(&e, 2, "note"), "stopped by a signal after 10 of its 20 tasks"));
+    expect_stderr("stopped by a signal after 10 of its 20 tasks");
     assert_string_equal(csv_get(&e, 1, "database"), "emnist_bymerge");
     assert_string_equal(csv_get(&e, 1, "classes"), "all");
     assert_string_equal(csv_get(&e, 1, "eval_seed"), "7");
@@ -687,15 +726,310 @@ static void test_evals(void **state) {
     assert_string_equal(csv_get(&e, 2, "classes"), "0 1 2");
     csv_free(&e);
     assert_non_null(strstr(ru_out_text, "eval 1: "));
-    assert_non_null(strstr(ru_out_text, "database fashion_mnist, classes 0 1 2"));
+    assert_non_null(strstr(ru_out_text, "database fashion_mnist, classes 0 1 2, M 3, K 5, Q 2, dim 28"));
+    assert_non_null(strstr(ru_out_text, "stopped by a signal"));
     tu_rmtree(evals);
+}
+
+
+/* ---- what the red-team pass found ----------------------------------------------------- */
+
+/* Sets cell (row, column name) of dir/metrics.csv (row 1 = the first episode) to value. */
+static void edit_metrics(const char *dir, int row, const char *column, const char *value) {
+    char path[4500];
+    snprintf(path, sizeof path, "%s/metrics.csv", dir);
+    char *text = tu_read_file(path, NULL);
+    assert_non_null(text);
+    /* the column's index from the header */
+    int col = -1, k = 0;
+    for (const char *p = text; *p && *p != '\n'; k++) {
+        size_t n = strcspn(p, ",\n");
+        if (n == strlen(column) && strncmp(p, column, n) == 0) col = k;
+        p += n + (p[n] == ',');
+    }
+    assert_true(col >= 0);
+    char *line = text;
+    for (int r = 0; r < row; r++) line = strchr(line, '\n') + 1;
+    char *cell = line;
+    for (int c = 0; c < col; c++) cell = strchr(cell, ',') + 1;
+    size_t n = strcspn(cell, ",\n");
+    char *out = malloc(strlen(text) + strlen(value) + 1);
+    sprintf(out, "%.*s%s%s", (int)(cell - text), text, value, cell + n);
+    assert_int_equal(tu_write_text(path, out), 0);
+    free(out), free(text);
+}
+
+/* Makes args.txt's binding_crc32 and the checkpoint's binding those of its (edited) flags. */
+static void rebind(const char *dir) {
+    char path[4500];
+    snprintf(path, sizeof path, "%s/args.txt", dir);
+    mp_config cfg;
+    mp_err err;
+    if (mp_config_read_args(path, &cfg, &err) != 0) fail_msg("%s", err.msg);
+    char binding[4096];
+    assert_int_equal(mp_config_binding(&cfg, binding, sizeof binding), 0);
+    char *text = tu_read_file(path, NULL);
+    assert_non_null(text);
+    const char *names[] = {"images_fingerprint : ", "labels_fingerprint : "};
+    for (int i = 0; i < 2; i++) {
+        const char *at = strstr(text, names[i]);
+        assert_non_null(at);
+        size_t n = strlen(binding);
+        snprintf(binding + n, sizeof binding - n, "%.*s\n", (int)strcspn(at, "\n"), at);
+    }
+    free(text);
+    char line[64];
+    snprintf(line, sizeof line, "binding_crc32 : %08x", mp_binding_crc32(binding));
+    edit_args(dir, "binding_crc32 : ", line);
+    mp_checkpoint ck;
+    assert_int_equal(mp_checkpoint_load(dir, &ck, &err), 0);
+    memset(ck.binding, 0, sizeof ck.binding);
+    snprintf(ck.binding, sizeof ck.binding, "%s", binding);
+    assert_int_equal(mp_checkpoint_save(dir, &ck, 0, &err), 0);
+}
+
+/* A run extended (--resume --episodes more) after a meta-test judged it: that row is of an
+ * earlier state of the run and is not counted. */
+static void test_eval_stale(void **state) {
+    (void)state;
+    char res[4000], run[4400], evals[4000], e1[4100], real[PATH_MAX];
+    snprintf(res, sizeof res, "%s/stale", tmp);
+    ru_complete_run(res, "4", RU_LIST("--seed", "7", "--threads", "1", "--fbk", "sym"), "stale", run, sizeof run);
+    assert_non_null(realpath(run, real));
+    snprintf(evals, sizeof evals, "%s/stale_evals", tmp);
+    mkdir(evals, 0777);
+    snprintf(e1, sizeof e1, "%s/e1", evals);
+    char rows[8192];
+    snprintf(rows, sizeof rows, "1,%s,sym,,20,0.55,0.5,0.6,0,0,0,1.1%s\n", real, theta_cells(run));
+    write_eval(e1, "emnist_bymerge", "", "", rows);
+    /* as judged: counted */
+    ru_expect_exit(report(RU_LIST(run, evals, "--res", report_res)), 0, "report of the judged run");
+    csv s;
+    read_report_file("summary.csv", &s);
+    assert_string_equal(csv_get(&s, 1, "eval_1_runs"), "1");
+    assert_close(csv_num(&s, 1, "eval_1_acc_mean"), 0.55, "eval of the judged run");
+    csv_free(&s);
+    /* extended: the meta-test judged its theta after 4 episodes, the run is now at 6 */
+    ru_cmdline c = ru_resume_run(run, RU_LIST("--episodes", "6"));
+    ru_expect_exit(ru_run(&c), 0, "--resume --episodes 6");
+    ru_expect_exit(report(RU_LIST(run, evals, "--res", report_res)), 0, "report of the extended run");
+    printf("%s%s", ru_out_text, ru_err_text);
+    read_report_file("summary.csv", &s);
+    assert_string_equal(csv_get(&s, 1, "episodes"), "6");
+    assert_string_equal(csv_get(&s, 1, "eval_1_runs"), "0");
+    assert_string_equal(csv_get(&s, 1, "eval_1_acc_mean"), "");
+    csv_free(&s);
+    csv e;
+    read_report_file("evals.csv", &e);
+    assert_string_equal(csv_get(&e, 1, "rules_counted"), "0");
+    assert_string_equal(csv_get(&e, 1, "rules_stale"), "1");
+    assert_non_null(strstr(csv_get(&e, 1, "note"), "earlier state"));
+    csv_free(&e);
+    expect_stderr("judged an earlier state of the run");
+    expect_stderr(real);
+    tu_rmtree(evals);
+}
+
+/* metrics.csv's rows: the theta chain is checked (an edited theta or gradient leaves the
+ * run out, naming the row); the accuracy and loss columns are trusted (documented). */
+static void test_theta_chain(void **state) {
+    (void)state;
+    char dir[4000], grad[4100], theta[4100], last[4100], acc[4100];
+    snprintf(dir, sizeof dir, "%s/chain", tmp);
+    mkdir(dir, 0777);
+    snprintf(grad, sizeof grad, "%s/grad", dir);
+    snprintf(theta, sizeof theta, "%s/theta", dir);
+    snprintf(last, sizeof last, "%s/last_grad", dir);
+    snprintf(acc, sizeof acc, "%s/accuracy", dir);
+    copy_run(run_c, grad);
+    edit_metrics(grad, 2, "grad_0", "0.5"); /* row 3's theta no longer follows */
+    copy_run(run_c, theta);
+    edit_metrics(theta, 4, "theta_0", "0.123");
+    copy_run(run_c, last);
+    edit_metrics(last, 6, "grad_0", "0.5"); /* the checkpoint no longer follows */
+    copy_run(run_c, acc);
+    edit_metrics(acc, 6, "accuracy", "0.999"); /* not seen: only recomputing the episode would */
+    ru_expect_exit(report(RU_LIST(dir, "--res", report_res)), 0, "report of edited rows");
+    printf("%s%s", ru_out_text, ru_err_text);
+    expect_stderr(grad);
+    expect_stderr("row 3: theta_0 is");
+    expect_stderr("row 4: theta_0 is 0.123");
+    expect_stderr(last);
+    expect_stderr("do not follow from metrics.csv's rows by Adam");
+    csv runs;
+    read_report_file("runs.csv", &runs);
+    assert_int_equal(runs.nrows, 4);
+    int counted = 0;
+    for (int r = 1; r <= runs.nrows; r++) counted += strcmp(csv_get(&runs, r, "status"), "counted") == 0;
+    assert_int_equal(counted, 1);
+    csv_free(&runs);
+    tu_rmtree(dir);
+}
+
+/* 215 runs with 19-digit seeds: the seeds column holds every one (more than 4095 characters). */
+static void test_long_seeds(void **state) {
+    (void)state;
+    enum { N = 215 };
+    char dir[4000];
+    snprintf(dir, sizeof dir, "%s/many", tmp);
+    mkdir(dir, 0777);
+    char *want = calloc(N, 24);
+    size_t n = 0;
+    for (int i = 0; i < N; i++) {
+        char run[4100], line[64];
+        long long seed = 1000000000000000000LL + 7LL * i;
+        snprintf(run, sizeof run, "%s/run_%03d", dir, i);
+        copy_run(run_c, run);
+        snprintf(line, sizeof line, "seed : %lld", seed);
+        edit_args(run, "seed : ", line);
+        rebind(run);
+        n += (size_t)sprintf(want + n, "%s%lld", i ? " " : "", seed);
+    }
+    assert_true(n > 4095);
+    ru_expect_exit(report(RU_LIST(dir, "--res", report_res)), 0, "report of 215 runs");
+    csv s;
+    read_report_file("summary.csv", &s);
+    assert_int_equal(s.nrows, 1);
+    assert_string_equal(csv_get(&s, 1, "runs"), "215");
+    assert_string_equal(csv_get(&s, 1, "seeds"), want);
+    assert_non_null(strstr(csv_get(&s, 1, "flags"), "fbk : sym"));
+    csv_free(&s);
+    assert_non_null(strstr(ru_out_text, want));
+    printf("  215 runs: seeds column of %zu characters in full\n", n);
+    free(want);
+    tu_rmtree(dir);
+}
+
+/* --diverge skip: skipped rows out of the accuracy and loss means and the last-100 accuracy, counted. */
+static void test_skipped(void **state) {
+    (void)state;
+    char res[4000], runs_dir[2][4400];
+    snprintf(res, sizeof res, "%s/skip", tmp);
+    const char *seeds[2] = {"3", "5"};
+    for (int i = 0; i < 2; i++) {
+        char r[4100];
+        snprintf(r, sizeof r, "%s/s%s", res, seeds[i]);
+        ru_complete_run(r, "30", RU_LIST("--seed", seeds[i], "--threads", "1", "--a", "8", "--diverge", "skip"),
+                        "--a 8 --diverge skip", runs_dir[i], sizeof runs_dir[i]);
+    }
+    ru_expect_exit(report(RU_LIST(res, "--res", report_res)), 0, "report of skipping runs");
+    printf("%s%s", ru_out_text, ru_err_text);
+    /* independently: per run, the skipped column and the non-skipped accuracies */
+    int skipped[2][30], total = 0;
+    double acc[2][30], accs[2];
+    for (int i = 0; i < 2; i++) {
+        char path[9000];
+        snprintf(path, sizeof path, "%s/metrics.csv", runs_dir[i]);
+        csv m;
+        csv_read(path, &m);
+        assert_int_equal(m.nrows, 30);
+        double sum = 0;
+        int k = 0;
+        for (int r = 1; r <= 30; r++) {
+            skipped[i][r - 1] = (int)csv_num(&m, r, "skipped");
+            acc[i][r - 1] = csv_num(&m, r, "accuracy");
+            total += skipped[i][r - 1];
+            if (!skipped[i][r - 1]) sum += acc[i][r - 1], k++;
+        }
+        accs[i] = sum / k;
+        csv_free(&m);
+    }
+    printf("  %d skipped rows in the two runs\n", total);
+    assert_true(total > 0);
+    csv s;
+    read_report_file("summary.csv", &s);
+    assert_int_equal((int)csv_num(&s, 1, "skipped_rows"), total);
+    double mean, sd;
+    mean_sd(accs, 2, &mean, &sd);
+    assert_close(csv_num(&s, 1, "acc_last100_mean"), mean, "last-100 accuracy without skipped rows");
+    csv_free(&s);
+    csv g;
+    read_report_file("group_1.csv", &g);
+    for (int e = 0; e < 30; e++) {
+        double v[2];
+        int n = 0;
+        for (int i = 0; i < 2; i++)
+            if (!skipped[i][e]) v[n++] = acc[i][e];
+        assert_int_equal((int)csv_num(&g, e + 1, "skipped"), skipped[0][e] + skipped[1][e]);
+        assert_int_equal((int)csv_num(&g, e + 1, "runs"), 2);
+        if (n == 0) {
+            assert_string_equal(csv_get(&g, e + 1, "accuracy_mean"), "");
+            assert_string_equal(csv_get(&g, e + 1, "loss_mean"), "");
+        } else {
+            mean_sd(v, n, &mean, &sd);
+            assert_close(csv_num(&g, e + 1, "accuracy_mean"), mean, "accuracy mean without skipped rows");
+        }
+        assert_true(!isnan(csv_num(&g, e + 1, "theta_0_mean"))); /* theta of a skipped row counts */
+    }
+    csv_free(&g);
+    tu_rmtree(res);
+}
+
+/* A run directory below another is not read, and said. */
+static void test_nested(void **state) {
+    (void)state;
+    char dir[4000], outer[4100], inner[4300];
+    snprintf(dir, sizeof dir, "%s/nest", tmp);
+    mkdir(dir, 0777);
+    snprintf(outer, sizeof outer, "%s/outer", dir);
+    snprintf(inner, sizeof inner, "%s/deeper/inner", outer);
+    copy_run(run_c, outer);
+    char deeper[4200];
+    snprintf(deeper, sizeof deeper, "%s/deeper", outer);
+    mkdir(deeper, 0777);
+    copy_run(run_b[0], inner);
+    ru_expect_exit(report(RU_LIST(dir, "--res", report_res)), 0, "report of a run inside a run");
+    char note[9400];
+    snprintf(note, sizeof note, "%s: a run directory below the run %s is not read", inner, outer);
+    expect_stderr(note);
+    tu_rmtree(dir);
+}
+
+/* Groups that differ only in a flag the table has no column for get one (here --a 0.002). */
+static void test_flag_columns(void **state) {
+    (void)state;
+    char res[4000], run[4400];
+    snprintf(res, sizeof res, "%s/a2", tmp);
+    ru_complete_run(res, EP_B, RU_LIST("--seed", "1", "--threads", "1", "--fbk", "sym", "--a", "0.002"), "--a 0.002", run,
+                    sizeof run);
+    ru_expect_exit(report(RU_LIST(run_c, run, "--res", report_res)), 0, "report of groups differing in --a");
+    printf("%s", ru_out_text);
+    const char *header = strchr(ru_out_text, '\n') + 1;
+    char line[4096];
+    snprintf(line, sizeof line, "%.*s", (int)strcspn(header, "\n"), header);
+    assert_non_null(strstr(line, " episodes a "));
+    const char *row2 = strstr(ru_out_text, "\n    2 ");
+    assert_non_null(row2);
+    snprintf(line, sizeof line, "%.*s", (int)strcspn(row2 + 1, "\n"), row2 + 1);
+    assert_non_null(strstr(line, " 0.002 "));
+    tu_rmtree(res);
+}
+
+/* The figures across groups: the colour of a group's place in its figure, "group 11" alone. */
+static void test_figure_titles(void **state) {
+    (void)state;
+    char t[64];
+    mp_report_figure_title(t, sizeof t, 1, 0, 3, 3);
+    assert_string_equal(t, "Accuracy across seeds");
+    mp_report_figure_title(t, sizeof t, 1, 0, 10, 11);
+    assert_string_equal(t, "Accuracy across seeds, groups 1-10");
+    mp_report_figure_title(t, sizeof t, 1, 10, 1, 11);
+    assert_string_equal(t, "Accuracy across seeds, group 11");
+    mp_report_figure_title(t, sizeof t, 0, 10, 5, 15);
+    assert_string_equal(t, "Loss across seeds, groups 11-15");
+    assert_int_equal(mp_report_series_color(0), 0);
+    assert_int_equal(mp_report_series_color(9), 9);
+    assert_int_equal(mp_report_series_color(10), 0);
+    assert_int_equal(mp_report_series_color(21), 1);
 }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_t_quantile), cmocka_unit_test(test_interval), cmocka_unit_test(test_groups),
         cmocka_unit_test(test_left_out),   cmocka_unit_test(test_no_runs),  cmocka_unit_test(test_usage),
-        cmocka_unit_test(test_evals),
+        cmocka_unit_test(test_evals),      cmocka_unit_test(test_eval_stale),  cmocka_unit_test(test_theta_chain),
+        cmocka_unit_test(test_long_seeds), cmocka_unit_test(test_skipped),     cmocka_unit_test(test_nested),
+        cmocka_unit_test(test_flag_columns), cmocka_unit_test(test_figure_titles),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -29,6 +29,16 @@ void mp_install_stop_handlers(void);
  * --diverge stop stopped (kept for the record, recomputed by --resume). */
 long mp_trainer_usable_rows(const mp_config *cfg, const mp_record *rows, long n);
 
+/* The theta chain of the first n rows, without the data: each row's theta must be exactly
+ * the one the rows before it lead to (theta = (a, 0, ..., 0) at the start, then Adam's
+ * step on each row's gradient; none for a skipped row). Into ck: episode (the rows
+ * checked), theta, Adam's moments and steps after them (not the generator, which only
+ * the data's draws move). Returns 0, or -1 with the first row that is not right in why.
+ * What it cannot see: a row's loss, accuracy, angles and E1 (only recomputing the
+ * episode, mp_trainer_replay, checks those). The report (--report) uses it. */
+int mp_trainer_theta_chain(const mp_config *cfg, const mp_record *rows, long n, mp_checkpoint *ck, char *why,
+                           size_t why_cap);
+
 /* The state after the first n episodes, rebuilt from their rows alone: the generator by
  * replaying the n episodes' draws, Adam and theta by replaying its steps on the rows'
  * gradients (none for a skipped row). Each row's theta must be exactly the one the rows before it lead to, and

@@ -1,7 +1,8 @@
 /* The report's figures: the mean across a group's runs as a line and a band of +-1 sd
  * (plot/figure.h's bands), moving-averaged as a run's own plots are (accuracy, loss and
  * angles over --avg_window episodes, theta raw). Accuracy and loss compare the groups
- * (ten a figure, group g in palette colour g-1 within its figure); theta and the angles,
+ * (ten a figure, a group in the palette colour of its place in its figure: groups 1, 11,
+ * 21, ... in colour 0); theta and the angles,
  * which have several curves of their own, get one figure per group. */
 #include <math.h>
 #include <stdio.h>
@@ -85,6 +86,18 @@ static void set_x_range(mp_figure *fig, long episodes) {
     fig->xmax = episodes <= 1 ? 2 : (double)episodes;
 }
 
+void mp_report_figure_title(char *buf, size_t cap, int accuracy, int first, int count, int ngroups) {
+    const char *what = accuracy ? "Accuracy" : "Loss";
+    if (ngroups <= MP_FIGURE_MAX_SERIES)
+        snprintf(buf, cap, "%s across seeds", what);
+    else if (count == 1)
+        snprintf(buf, cap, "%s across seeds, group %d", what, first + 1);
+    else
+        snprintf(buf, cap, "%s across seeds, groups %d-%d", what, first + 1, first + count);
+}
+
+int mp_report_series_color(int group_index) { return group_index % MP_FIGURE_MAX_SERIES; }
+
 /* accuracy.png or loss.png (and their pages _2, _3, ...: ten groups each) */
 static int across_groups(const char *dir, const report_group *groups, int ng, int window, int stat, mp_err *err) {
     const int per = MP_FIGURE_MAX_SERIES;
@@ -97,11 +110,7 @@ static int across_groups(const char *dir, const report_group *groups, int ng, in
         char subtitle[160], title[64], name[64];
         describe(subtitle, sizeof subtitle, longest, window, 1, "mean of each group's runs");
         int acc = stat == STAT_ACCURACY;
-        if (ng > per)
-            snprintf(title, sizeof title, "%s across seeds, groups %d-%d", acc ? "Accuracy" : "Loss", first + 1,
-                     first + count);
-        else
-            snprintf(title, sizeof title, "%s across seeds", acc ? "Accuracy" : "Loss");
+        mp_report_figure_title(title, sizeof title, acc, first, count, ng);
         mp_figure fig = {.title = title, .subtitle = subtitle, .ylabel = acc ? "accuracy" : "loss",
                          .ymin = 0, .ymax = acc ? 1 : 5, .ref_y = NAN, .nseries = count};
         set_x_range(&fig, longest);
@@ -109,7 +118,7 @@ static int across_groups(const char *dir, const report_group *groups, int ng, in
             const report_group *g = &groups[first + i];
             curve_make(&curves[i], &g->stat[stat], g->episodes, window, g->nmembers > 1);
             fig.series[i] = (mp_series){.name = g->label, .x = curves[i].x, .y = curves[i].y, .n = curves[i].n,
-                                        .color = i, .lo = curves[i].lo, .hi = curves[i].hi};
+                                        .color = mp_report_series_color(first + i), .lo = curves[i].lo, .hi = curves[i].hi};
         }
         if (first == 0)
             snprintf(name, sizeof name, "%s.png", acc ? "accuracy" : "loss");

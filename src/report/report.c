@@ -10,7 +10,11 @@
  * mp_config_binding, so a flag added to the flag table splits groups without a change
  * here, and a run's data directory (not in the binding) does not. A run is read only when
  * it is of this version and its args.txt still gives its binding_crc32, so nothing of
- * another version or a hand-edited file is mixed in; each left-out run is named, with why. */
+ * another version or a hand-edited file is mixed in, and only when its metrics.csv's theta
+ * chain holds (mp_trainer_theta_chain: no data needed; the accuracy and loss columns are
+ * trusted) and, finished, its checkpoint follows from its rows; each left-out run is named,
+ * with why. A meta-test's row counts for a run only when the theta it judged is the run's
+ * final theta. */
 #include "metaplast/report.h"
 
 #include <dirent.h>
@@ -211,12 +215,51 @@ static int is_eval_dir(const char *dir) {
     return has_file(dir, "tasks.csv") && has_file(dir, "summary.csv") && has_file(dir, "curve.csv");
 }
 
+/* The directories in dir (not the symbolic links), in name order: 0, or -1 (errno) when
+ * dir cannot be read. */
+static int list_subdirs(const char *dir, strlist *subdirs) {
+    DIR *d = opendir(dir);
+    if (!d) return -1;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        char *p = join_path(dir, e->d_name);
+        struct stat st;
+        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+            strlist_add(subdirs, p);
+        else
+            free(p);
+    }
+    closedir(d);
+    /* the same order every time */
+    if (subdirs->n > 1) qsort(subdirs->v, (size_t)subdirs->n, sizeof *subdirs->v, compare_text);
+    return 0;
+}
+
+/* Names the run and meta-test directories below the run directory run (under dir), which
+ * the search does not read. */
+static void note_below_run(const char *run, const char *dir, int depth, FILE *err) {
+    strlist subdirs = {0};
+    if (depth >= SCAN_DEPTH_MAX || list_subdirs(dir, &subdirs) != 0) return;
+    for (int i = 0; i < subdirs.n; i++) {
+        const char *sub = subdirs.v[i];
+        if (is_run_dir(sub))
+            fprintf(err, "metaplast: report: %s: a run directory below the run %s is not read\n", sub, run);
+        else if (is_eval_dir(sub))
+            fprintf(err, "metaplast: report: %s: a meta-test directory below the run %s is not read\n", sub, run);
+        else
+            note_below_run(run, sub, depth + 1, err);
+    }
+    strlist_free(&subdirs);
+}
+
 /* Adds dir, or the run and meta-test directories below it, to the lists. Symbolic links
  * below a DIR are not followed (a link to a parent would never end); the tree below a run
- * directory is not searched. Returns how many were found. */
+ * directory is not searched (what it holds is named). Returns how many were found. */
 static int scan(const char *dir, int depth, strlist *runs, strlist *evals, FILE *err) {
     if (is_run_dir(dir)) {
         strlist_add(runs, dup_text(dir));
+        note_below_run(dir, dir, depth, err);
         return 1;
     }
     if (is_eval_dir(dir)) {
@@ -228,25 +271,12 @@ static int scan(const char *dir, int depth, strlist *runs, strlist *evals, FILE 
                 SCAN_DEPTH_MAX);
         return 0;
     }
-    DIR *d = opendir(dir);
-    if (!d) {
+    strlist subdirs = {0};
+    if (list_subdirs(dir, &subdirs) != 0) {
         fprintf(err, "metaplast: report: cannot read directory %s: %s (left out)\n", dir, strerror(errno));
+        strlist_free(&subdirs);
         return 0;
     }
-    strlist subdirs = {0};
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-        char *p = join_path(dir, e->d_name);
-        struct stat st;
-        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-            strlist_add(&subdirs, p);
-        else
-            free(p);
-    }
-    closedir(d);
-    /* the same order every time */
-    if (subdirs.n > 1) qsort(subdirs.v, (size_t)subdirs.n, sizeof *subdirs.v, compare_text);
     int found = 0;
     for (int i = 0; i < subdirs.n; i++) found += scan(subdirs.v[i], depth + 1, runs, evals, err);
     strlist_free(&subdirs);
@@ -381,6 +411,16 @@ static void load_run(report_run *r) {
         left_out(r, "metrics.csv has %ld rows, more than its --episodes %ld", r->nrows, r->cfg.episodes);
         return;
     }
+    /* the theta chain, as --resume checks it but without the data: every row's theta the
+     * one the rows before it lead to by Adam (the accuracy and loss columns are trusted:
+     * only recomputing the episodes could check them) */
+    mp_checkpoint chain;
+    char why[600];
+    if (mp_trainer_theta_chain(&r->cfg, r->rows, r->nrows, &chain, why, sizeof why) != 0) {
+        left_out(r, "metrics.csv: %s", why);
+        return;
+    }
+    for (long i = 0; i < r->nrows; i++) r->skipped += r->rows[i].skipped != 0;
     if (r->nrows < r->cfg.episodes) {
         r->status = RUN_UNFINISHED;
         long pid = lock_holder(r->path);
@@ -403,26 +443,40 @@ static void load_run(report_run *r) {
                  strcmp(ck.binding, binding) != 0 ? "another run's" : "not at its last episode");
         return;
     }
+    if (ck.adam_step != chain.adam_step || memcmp(ck.theta, chain.theta, sizeof ck.theta) != 0 ||
+        memcmp(ck.adam_m, chain.adam_m, sizeof ck.adam_m) != 0 || memcmp(ck.adam_v, chain.adam_v, sizeof ck.adam_v) != 0) {
+        left_out(r, "finished, but the theta and Adam state of %s/%s do not follow from metrics.csv's rows by Adam (the "
+                 "rows or the checkpoint were edited, or are another run's)", r->path, MP_CHECKPOINT_FILE);
+        return;
+    }
     memcpy(r->theta, ck.theta, sizeof r->theta);
+    /* the last min(100, episodes) episodes, the skipped ones among them left out (their
+     * accuracy is of a diverged adaptation): the same episodes for every run of a group */
     long w = r->nrows < LAST_ROWS ? r->nrows : LAST_ROWS;
     double sum = 0;
     long finite = 0;
     for (long i = r->nrows - w; i < r->nrows; i++)
-        if (isfinite(r->rows[i].accuracy)) sum += r->rows[i].accuracy, finite++;
+        if (!r->rows[i].skipped && isfinite(r->rows[i].accuracy)) sum += r->rows[i].accuracy, finite++;
     r->acc_last = finite ? sum / finite : NAN;
 }
 
 /* ---- meta-test directories -------------------------------------------------------- */
 
 typedef struct {
-    char *path;
-    char database[256], classes[1024], eval_seed[64], tasks[64];
+    char *path;             /* as found under a DIR */
+    char *real;             /* its realpath */
+    char database[256], classes[1024], eval_seed[64], tasks[64], M[32], K[32], Q[32], dim[32];
+    char eval_tasks[64];    /* its --eval_tasks */
+    char stopped[128];      /* args.txt's eval_tasks_done (stopped by a signal), "" when it ran to the end */
     int ok;                 /* 0: left out (why) */
     char why[1200];
     int nrules;             /* rows of its summary.csv */
     char **run_dirs;        /* per row */
     double *acc;            /* per row: acc_mean */
-    int counted, unfinished, elsewhere, twice; /* rows that judged counted runs, unfinished, others, repeats */
+    double (*theta)[MP_THETAS]; /* per row: the theta it judged */
+    int *use;               /* per row: 1 when it is counted (a counted run, as the run is now, its first row) */
+    int counted, unfinished, elsewhere, twice, stale; /* rows that judged counted runs, unfinished, others, repeats,
+                                                        an earlier state of a counted run */
 } report_eval;
 
 /* Splits one CSV line in place into at most max fields (quotes as RFC 4180). Returns the
@@ -464,7 +518,14 @@ static void load_eval(report_eval *ev) {
     if (file_value(args, "classes", ev->classes, sizeof ev->classes) == 1 && !ev->classes[0])
         snprintf(ev->classes, sizeof ev->classes, "all");
     file_value(args, "eval_seed", ev->eval_seed, sizeof ev->eval_seed);
+    static const char *const sizes[] = {"M", "K", "Q", "dim", "eval_tasks"};
+    char *const size_of[] = {ev->M, ev->K, ev->Q, ev->dim, ev->eval_tasks};
+    for (int i = 0; i < 5; i++)
+        if (file_value(args, sizes[i], size_of[i], sizeof ev->M) != 1) snprintf(size_of[i], sizeof ev->M, "?");
+    if (file_value(args, "eval_tasks_done", ev->stopped, sizeof ev->stopped) != 1) ev->stopped[0] = '\0';
     free(args);
+    char resolved[PATH_MAX];
+    ev->real = dup_text(realpath(ev->path, resolved) ? resolved : ev->path);
 
     char *path = join_path(ev->path, "summary.csv");
     FILE *f = mp_fopen_regular(path, "r", NULL);
@@ -472,7 +533,8 @@ static void load_eval(report_eval *ev) {
     size_t cap = 0;
     enum { MAXF = 64 };
     char *fields[MAXF];
-    int col_run = -1, col_acc = -1, col_tasks = -1;
+    int col_run = -1, col_acc = -1, col_tasks = -1, col_theta[MP_THETAS];
+    for (int k = 0; k < MP_THETAS; k++) col_theta[k] = -1;
     if (!f || getline(&line, &cap, f) == -1) {
         ev->ok = 0;
         snprintf(ev->why, sizeof ev->why, "%s cannot be read or is empty", path);
@@ -482,10 +544,21 @@ static void load_eval(report_eval *ev) {
             if (strcmp(fields[i], "run_dir") == 0) col_run = i;
             if (strcmp(fields[i], "acc_mean") == 0) col_acc = i;
             if (strcmp(fields[i], "tasks") == 0) col_tasks = i;
+            for (int k = 0; k < MP_THETAS; k++) {
+                char name[16];
+                snprintf(name, sizeof name, "theta_%d", k);
+                if (strcmp(fields[i], name) == 0) col_theta[k] = i;
+            }
         }
+        int no_theta = 0;
+        for (int k = 0; k < MP_THETAS; k++) no_theta |= col_theta[k] < 0;
         if (col_run < 0 || col_acc < 0) {
             ev->ok = 0;
             snprintf(ev->why, sizeof ev->why, "%s: no run_dir or acc_mean column in its header", path);
+        } else if (no_theta) {
+            ev->ok = 0;
+            snprintf(ev->why, sizeof ev->why, "%s: no theta_0..theta_9 columns in its header (the theta it judged is "
+                     "needed to tell whether it judged the runs as they are now)", path);
         }
     }
     int cap_rows = 0;
@@ -501,19 +574,33 @@ static void load_eval(report_eval *ev) {
             snprintf(ev->why, sizeof ev->why, "%s:%ld: no run_dir or no finite acc_mean", path, lineno);
             break;
         }
+        double theta[MP_THETAS];
+        int bad = -1;
+        for (int k = 0; k < MP_THETAS && bad < 0; k++) {
+            theta[k] = nf > col_theta[k] ? strtod(fields[col_theta[k]], &end) : NAN;
+            if (nf <= col_theta[k] || end == fields[col_theta[k]] || *end || !isfinite(theta[k])) bad = k;
+        }
+        if (bad >= 0) {
+            ev->ok = 0;
+            snprintf(ev->why, sizeof ev->why, "%s:%ld: theta_%d is not a finite number", path, lineno, bad);
+            break;
+        }
         if (ev->nrules == cap_rows) {
             cap_rows = cap_rows ? 2 * cap_rows : 16;
             char **d = mp_malloc((size_t)cap_rows * sizeof *d);
             double *a = mp_malloc((size_t)cap_rows * sizeof *a);
+            double(*t)[MP_THETAS] = mp_malloc((size_t)cap_rows * sizeof *t);
             if (ev->nrules) memcpy(d, ev->run_dirs, (size_t)ev->nrules * sizeof *d);
             if (ev->nrules) memcpy(a, ev->acc, (size_t)ev->nrules * sizeof *a);
+            if (ev->nrules) memcpy(t, ev->theta, (size_t)ev->nrules * sizeof *t);
             free(ev->run_dirs);
             free(ev->acc);
-            ev->run_dirs = d, ev->acc = a;
+            free(ev->theta);
+            ev->run_dirs = d, ev->acc = a, ev->theta = t;
         }
+        memcpy(ev->theta[ev->nrules], theta, sizeof theta);
         if (ev->nrules == 0 && col_tasks >= 0 && nf > col_tasks)
             snprintf(ev->tasks, sizeof ev->tasks, "%s", fields[col_tasks]);
-        char resolved[PATH_MAX];
         ev->run_dirs[ev->nrules] = dup_text(realpath(fields[col_run], resolved) ? resolved : fields[col_run]);
         ev->acc[ev->nrules++] = acc;
     }
@@ -538,13 +625,21 @@ static double stat_value(const mp_record *r, int s) {
 }
 
 /* The per-episode statistics of a group: over the members that have the row, their finite
- * values (the loss of a skipped episode may be infinite). */
+ * values; a skipped row (--diverge skip: a diverged adaptation, no Adam step) counts in
+ * theta only (the theta it used), not in accuracy, loss and the angles. */
 static void group_episodes(report_group *g, const report_run *runs) {
     g->episodes = 0;
     for (int m = 0; m < g->nmembers; m++)
         if (runs[g->members[m]].nrows > g->episodes) g->episodes = runs[g->members[m]].nrows;
     long E = g->episodes;
     g->runs_at = mp_calloc((size_t)E + 1, sizeof *g->runs_at);
+    g->skipped_at = mp_calloc((size_t)E + 1, sizeof *g->skipped_at);
+    g->skipped_rows = 0;
+    for (int m = 0; m < g->nmembers; m++) {
+        const report_run *r = &runs[g->members[m]];
+        g->skipped_rows += r->skipped;
+        for (long e = 0; e < r->nrows; e++) g->skipped_at[e] += r->rows[e].skipped != 0;
+    }
     double *v = mp_calloc((size_t)g->nmembers + 1, sizeof *v);
     for (int s = 0; s < NSTATS; s++) {
         g->stat[s].mean = mp_calloc((size_t)E + 1, sizeof(double));
@@ -555,6 +650,7 @@ static void group_episodes(report_group *g, const report_run *runs) {
                 const report_run *r = &runs[g->members[m]];
                 if (e >= r->nrows) continue;
                 have++;
+                if (r->rows[e].skipped && (s < STAT_THETA0 || s >= STAT_ANGLE1)) continue;
                 double x = stat_value(&r->rows[e], s);
                 if (isfinite(x)) v[n++] = x;
             }
@@ -669,12 +765,49 @@ static void csv_num(FILE *f, double v) {
     if (isfinite(v)) fprintf(f, "%.17g", v);
 }
 
-static void seeds_text(const report_group *g, const report_run *runs, run_status which, char *buf, size_t cap) {
-    size_t n = 0;
-    buf[0] = '\0';
-    for (int m = 0; m < g->nmembers && n < cap; m++)
-        if (runs[g->members[m]].status == which)
-            n += snprintf(buf + n, cap - n, "%s%lld", n ? " " : "", runs[g->members[m]].cfg.seed);
+/* A text of any length, built with open_memstream. */
+static FILE *text_open(char **text, size_t *len) {
+    *text = NULL, *len = 0;
+    FILE *f = open_memstream(text, len);
+    if (!f) {
+        fprintf(stderr, "metaplast: out of memory\n");
+        exit(MP_EXIT_RUNTIME);
+    }
+    return f;
+}
+
+static char *text_close(FILE *f, char **text) {
+    if (fclose(f) != 0 || !*text) {
+        fprintf(stderr, "metaplast: out of memory\n");
+        exit(MP_EXIT_RUNTIME);
+    }
+    return *text;
+}
+
+/* The seeds of the group's runs counted as `which`, ascending, space-separated, in full
+ * (malloc'd). */
+static char *seeds_text(const report_group *g, const report_run *runs, run_status which) {
+    char *text;
+    size_t len;
+    FILE *f = text_open(&text, &len);
+    int any = 0;
+    for (int m = 0; m < g->nmembers; m++)
+        if (runs[g->members[m]].status == which) fprintf(f, "%s%lld", any++ ? " " : "", runs[g->members[m]].cfg.seed);
+    return text_close(f, &text);
+}
+
+/* A key on one line, "name : value; ..." (malloc'd). */
+static char *key_line(const char *key) {
+    char *text;
+    size_t len;
+    FILE *f = text_open(&text, &len);
+    int any = 0;
+    for (const char *line = key; *line;) {
+        size_t l = strcspn(line, "\n");
+        fprintf(f, "%s%.*s", any++ ? "; " : "", (int)l, line);
+        line += l + (line[l] == '\n');
+    }
+    return text_close(f, &text);
 }
 
 /* Builds a file in memory and replaces dir/name with it. */
@@ -685,12 +818,7 @@ typedef struct {
 } membuf;
 
 static FILE *mem_open(membuf *m) {
-    m->text = NULL, m->len = 0;
-    m->f = open_memstream(&m->text, &m->len);
-    if (!m->f) {
-        fprintf(stderr, "metaplast: out of memory\n");
-        exit(MP_EXIT_RUNTIME);
-    }
+    m->f = text_open(&m->text, &m->len);
     return m->f;
 }
 
@@ -711,7 +839,7 @@ static mp_summary eval_of_group(const report_eval *ev, const report_group *g, co
         const report_run *r = &runs[g->members[m]];
         if (r->status != RUN_COUNTED) continue;
         for (int i = 0; i < ev->nrules; i++)
-            if (strcmp(ev->run_dirs[i], r->real) == 0) { /* the first row of a run judged twice */
+            if (ev->use[i] && strcmp(ev->run_dirs[i], r->real) == 0) {
                 v[n++] = ev->acc[i];
                 break;
             }
@@ -725,7 +853,7 @@ static int write_summary(const char *dir, const report_group *groups, int ng, co
                          const report_eval *evals, int ne, mp_err *err) {
     membuf m;
     FILE *f = mem_open(&m);
-    fputs("group,runs,seeds,unfinished,unfinished_seeds,database,classes,fbk,vec,lamb,lr_meta,a,episodes,M,K,Q,dim,"
+    fputs("group,runs,seeds,unfinished,unfinished_seeds,skipped_rows,database,classes,fbk,vec,lamb,lr_meta,a,episodes,M,K,Q,dim,"
           "acc_last100_mean,acc_last100_sd,acc_last100_lo,acc_last100_hi", f);
     for (int k = 0; k < MP_THETAS; k++) fprintf(f, ",theta_%d_mean,theta_%d_sd", k, k);
     for (int i = 1; i <= ne; i++)
@@ -738,11 +866,14 @@ static int write_summary(const char *dir, const report_group *groups, int ng, co
         const report_group *g = &groups[gi];
         char buf[4096];
         fprintf(f, "%d,%d,", g->number, g->ncounted);
-        seeds_text(g, runs, RUN_COUNTED, buf, sizeof buf);
-        csv_text(f, buf);
+        char *seeds = seeds_text(g, runs, RUN_COUNTED);
+        csv_text(f, seeds);
+        free(seeds);
         fprintf(f, ",%d,", g->nunfinished);
-        seeds_text(g, runs, RUN_UNFINISHED, buf, sizeof buf);
-        csv_text(f, buf);
+        seeds = seeds_text(g, runs, RUN_UNFINISHED);
+        csv_text(f, seeds);
+        free(seeds);
+        fprintf(f, ",%ld", g->skipped_rows);
         for (size_t c = 0; c < sizeof columns / sizeof columns[0]; c++) {
             fputc(',', f);
             if (strcmp(columns[c], "vec") == 0)
@@ -764,14 +895,10 @@ static int write_summary(const char *dir, const report_group *groups, int ng, co
             for (int c = 0; c < 4; c++) fputc(',', f), csv_num(f, e[c]);
         }
         /* the whole key on one line: every flag the group shares */
-        size_t n = 0;
-        for (const char *line = g->key; *line && n < sizeof buf;) {
-            size_t l = strcspn(line, "\n");
-            n += snprintf(buf + n, sizeof buf - n, "%s%.*s", n ? "; " : "", (int)l, line);
-            line += l + (line[l] == '\n');
-        }
+        char *flags = key_line(g->key);
         fputc(',', f);
-        csv_text(f, buf);
+        csv_text(f, flags);
+        free(flags);
         fputc('\n', f);
     }
     return mem_save(&m, dir, "summary.csv", err);
@@ -780,13 +907,13 @@ static int write_summary(const char *dir, const report_group *groups, int ng, co
 static int write_group_csv(const char *dir, const report_group *g, mp_err *err) {
     membuf m;
     FILE *f = mem_open(&m);
-    fputs("episode,runs,accuracy_mean,accuracy_sd,loss_mean,loss_sd", f);
+    fputs("episode,runs,skipped,accuracy_mean,accuracy_sd,loss_mean,loss_sd", f);
     for (int k = 0; k < MP_THETAS; k++)
         if (g->terms >> k & 1u) fprintf(f, ",theta_%d_mean,theta_%d_sd", k, k);
     for (int a = 1; a <= 4; a++) fprintf(f, ",angle_%d_mean,angle_%d_sd", a, a);
     fputc('\n', f);
     for (long e = 0; e < g->episodes; e++) {
-        fprintf(f, "%ld,%d", e + 1, g->runs_at[e]);
+        fprintf(f, "%ld,%d,%d", e + 1, g->runs_at[e], g->skipped_at[e]);
         for (int s = 0; s < NSTATS; s++) {
             if (s >= STAT_THETA0 && s < STAT_ANGLE1 && !(g->terms >> (s - STAT_THETA0) & 1u)) continue;
             fputc(',', f), csv_num(f, g->stat[s].mean[e]);
@@ -806,15 +933,15 @@ static const char *status_name(run_status s) {
 static int write_runs(const char *dir, const report_run *runs, int nr, const report_group *groups, mp_err *err) {
     membuf m;
     FILE *f = mem_open(&m);
-    fputs("run_dir,group,seed,episodes_done,episodes,status,acc_last100,note\n", f);
+    fputs("run_dir,group,seed,episodes_done,episodes,skipped_rows,status,acc_last100,note\n", f);
     for (int i = 0; i < nr; i++) {
         const report_run *r = &runs[i];
         csv_text(f, r->real);
         fputc(',', f);
         if (r->group >= 0) fprintf(f, "%d", groups[r->group].number);
         fputc(',', f);
-        if (r->key) fprintf(f, "%lld,%ld,%ld", r->cfg.seed, r->nrows, r->cfg.episodes);
-        else fputs(",,", f);
+        if (r->key) fprintf(f, "%lld,%ld,%ld,%ld", r->cfg.seed, r->nrows, r->cfg.episodes, r->skipped);
+        else fputs(",,,", f);
         fprintf(f, ",%s,", status_name(r->status));
         csv_num(f, r->status == RUN_COUNTED ? r->acc_last : NAN);
         fputc(',', f);
@@ -827,18 +954,26 @@ static int write_runs(const char *dir, const report_run *runs, int nr, const rep
 static int write_evals(const char *dir, const report_eval *evals, int ne, mp_err *err) {
     membuf m;
     FILE *f = mem_open(&m);
-    fputs("eval,eval_dir,database,classes,eval_seed,tasks,rules,rules_counted,rules_unfinished,rules_elsewhere,"
-          "rules_twice,note\n", f);
+    fputs("eval,eval_dir,database,classes,eval_seed,M,K,Q,dim,tasks,stopped,rules,rules_counted,rules_unfinished,"
+          "rules_elsewhere,rules_twice,rules_stale,note\n", f);
     for (int i = 0; i < ne; i++) {
         const report_eval *ev = &evals[i];
         fprintf(f, "%d,", i + 1);
-        csv_text(f, ev->path);
-        fputc(',', f), csv_text(f, ev->database);
-        fputc(',', f), csv_text(f, ev->classes);
-        fputc(',', f), csv_text(f, ev->eval_seed);
-        fputc(',', f), csv_text(f, ev->tasks);
-        fprintf(f, ",%d,%d,%d,%d,%d,", ev->nrules, ev->counted, ev->unfinished, ev->elsewhere, ev->twice);
-        csv_text(f, ev->ok ? "" : ev->why);
+        csv_text(f, ev->real);
+        const char *const cells[] = {ev->database, ev->classes, ev->eval_seed, ev->M, ev->K, ev->Q, ev->dim, ev->tasks};
+        for (size_t c = 0; c < sizeof cells / sizeof cells[0]; c++) fputc(',', f), csv_text(f, cells[c]);
+        fprintf(f, ",%s,%d,%d,%d,%d,%d,%d,", ev->stopped[0] ? "yes" : "", ev->nrules, ev->counted, ev->unfinished,
+                ev->elsewhere, ev->twice, ev->stale);
+        char note[1600] = "";
+        if (!ev->ok)
+            appendf(note, sizeof note, "left out: %s", ev->why);
+        if (ev->stopped[0])
+            appendf(note, sizeof note, "%sstopped by a signal after %.*s of its %s tasks", note[0] ? "; " : "",
+                    (int)strcspn(ev->stopped, " "), ev->stopped, ev->eval_tasks);
+        if (ev->stale)
+            appendf(note, sizeof note, "%s%d rule%s judged an earlier state of the run (its theta is not the run's "
+                    "final theta now): not counted", note[0] ? "; " : "", ev->stale, ev->stale == 1 ? "" : "s");
+        csv_text(f, note);
         fputc('\n', f);
     }
     return mem_save(&m, dir, "evals.csv", err);
@@ -859,14 +994,80 @@ static int write_report_args(const char *dir, const report_args *a, int nruns, i
 
 /* ---- the console ------------------------------------------------------------------ */
 
+/* The name of a key line, into buf. */
+static void line_name(const char *line, size_t l, char *buf, size_t cap) {
+    size_t n = strcspn(line, " ");
+    snprintf(buf, cap, "%.*s", (int)(n < l ? n : l), line);
+}
+
+/* A key without its fingerprint lines (malloc'd). */
+static char *key_without_fingerprints(const char *key) {
+    char *text;
+    size_t len;
+    FILE *f = text_open(&text, &len);
+    for (const char *line = key; *line;) {
+        size_t l = strcspn(line, "\n");
+        char name[128];
+        line_name(line, l, name, sizeof name);
+        if (!strstr(name, "_fingerprint")) fprintf(f, "%.*s\n", (int)l, line);
+        line += l + (line[l] == '\n');
+    }
+    return text_close(f, &text);
+}
+
+/* The console's columns beyond its fixed ones: every key line (a flag, or the data's
+ * fingerprints when two groups differ in nothing else) whose value is not the same in
+ * every group. Their names into names (malloc'd each), how many returned. */
+static int extra_columns(const report_group *groups, int ng, strlist *names) {
+    static const char *const fixed[] = {"fbk", "vec", "lamb", "lr_meta", "episodes"};
+    int fingerprints = 0; /* two groups the same but for the data's fingerprints */
+    char **plain = mp_calloc((size_t)ng + 1, sizeof *plain);
+    for (int g = 0; g < ng; g++) plain[g] = key_without_fingerprints(groups[g].key);
+    for (int g = 0; g < ng && !fingerprints; g++)
+        for (int h = g + 1; h < ng && !fingerprints; h++) fingerprints = strcmp(plain[g], plain[h]) == 0;
+    for (int g = 0; g < ng; g++) free(plain[g]);
+    free(plain);
+    for (int g = 0; g < ng; g++)
+        for (const char *line = groups[g].key; *line;) {
+            size_t l = strcspn(line, "\n");
+            char name[128];
+            line_name(line, l, name, sizeof name);
+            line += l + (line[l] == '\n');
+            int skip = !fingerprints && strstr(name, "_fingerprint") != NULL;
+            for (size_t k = 0; k < sizeof fixed / sizeof fixed[0] && !skip; k++) skip = strcmp(name, fixed[k]) == 0;
+            for (int k = 0; k < names->n && !skip; k++) skip = strcmp(name, names->v[k]) == 0;
+            if (skip) continue;
+            char a[512], b[512];
+            int differs = 0;
+            for (int h = 1; h < ng && !differs; h++)
+                differs = strcmp(key_value(groups[0].key, name, a, sizeof a),
+                                 key_value(groups[h].key, name, b, sizeof b)) != 0;
+            if (differs) strlist_add(names, dup_text(name));
+        }
+    return names->n;
+}
+
 static void print_table(FILE *out, const report_group *groups, int ng, const report_run *runs,
                         const report_eval *evals, int ne) {
-    fprintf(out, "%5s %5s %-12s %-4s %-17s %-8s %-8s %8s  %s\n", "group", "runs", "seeds", "fbk", "vec", "lamb",
-            "lr_meta", "episodes", "last-100 accuracy: mean, sd, 95% interval");
+    strlist extra = {0};
+    extra_columns(groups, ng, &extra);
+    int *width = mp_calloc((size_t)extra.n + 1, sizeof *width);
+    for (int c = 0; c < extra.n; c++) {
+        width[c] = (int)strlen(extra.v[c]);
+        for (int g = 0; g < ng; g++) {
+            char v[512];
+            int n = (int)strlen(key_value(groups[g].key, extra.v[c], v, sizeof v));
+            if (n > width[c]) width[c] = n;
+        }
+    }
+    fprintf(out, "%5s %5s %-12s %-4s %-17s %-8s %-8s %8s", "group", "runs", "seeds", "fbk", "vec", "lamb", "lr_meta",
+            "episodes");
+    for (int c = 0; c < extra.n; c++) fprintf(out, " %-*s", width[c], extra.v[c]);
+    fprintf(out, "  %s\n", "last-100 accuracy: mean, sd, 95% interval");
     for (int gi = 0; gi < ng; gi++) {
         const report_group *g = &groups[gi];
-        char seeds[4096], fbk[16], vec[256], lamb[64], lr[64], ep[64], acc[160];
-        seeds_text(g, runs, RUN_COUNTED, seeds, sizeof seeds);
+        char fbk[16], vec[256], lamb[64], lr[64], ep[64], acc[160];
+        char *seeds = seeds_text(g, runs, RUN_COUNTED);
         vec_words(g->key, vec, sizeof vec);
         if (!vec[0]) snprintf(vec, sizeof vec, "-");
         if (g->ncounted == 0)
@@ -875,21 +1076,37 @@ static void print_table(FILE *out, const report_group *groups, int ng, const rep
             snprintf(acc, sizeof acc, "%.4f (one run: no sd)", g->acc.mean);
         else
             snprintf(acc, sizeof acc, "%.4f  %.4f  [%.4f, %.4f]", g->acc.mean, g->acc.sd, g->acc.lo, g->acc.hi);
-        fprintf(out, "%5d %5d %-12s %-4s %-17s %-8s %-8s %8s  %s", g->number, g->ncounted, seeds[0] ? seeds : "-",
+        fprintf(out, "%5d %5d %-12s %-4s %-17s %-8s %-8s %8s", g->number, g->ncounted, seeds[0] ? seeds : "-",
                 key_value(g->key, "fbk", fbk, sizeof fbk), vec, key_value(g->key, "lamb", lamb, sizeof lamb),
-                key_value(g->key, "lr_meta", lr, sizeof lr), key_value(g->key, "episodes", ep, sizeof ep), acc);
+                key_value(g->key, "lr_meta", lr, sizeof lr), key_value(g->key, "episodes", ep, sizeof ep));
+        free(seeds);
+        for (int c = 0; c < extra.n; c++) {
+            char v[512];
+            key_value(g->key, extra.v[c], v, sizeof v);
+            fprintf(out, " %-*s", width[c], v[0] ? v : "-");
+        }
+        fprintf(out, "  %s", acc);
+        if (g->skipped_rows)
+            fprintf(out, "  (%ld skipped episode%s left out)", g->skipped_rows, g->skipped_rows == 1 ? "" : "s");
         if (g->nunfinished) {
-            seeds_text(g, runs, RUN_UNFINISHED, seeds, sizeof seeds);
+            seeds = seeds_text(g, runs, RUN_UNFINISHED);
             fprintf(out, "  + %d unfinished (seed%s %s: curves only)", g->nunfinished, g->nunfinished > 1 ? "s" : "",
                     seeds);
+            free(seeds);
         }
         fputc('\n', out);
     }
+    free(width);
+    strlist_free(&extra);
     for (int i = 0; i < ne; i++) {
         const report_eval *ev = &evals[i];
-        fprintf(out, "eval %d: %s (database %s, classes %s, eval_seed %s%s%s)%s%s\n", i + 1, ev->path, ev->database,
-                ev->classes, ev->eval_seed, ev->tasks[0] ? ", tasks " : "", ev->tasks, ev->ok ? "" : ": left out, ",
-                ev->ok ? "" : ev->why);
+        fprintf(out, "eval %d: %s (database %s, classes %s, M %s, K %s, Q %s, dim %s, eval_seed %s%s%s%s)%s%s\n", i + 1,
+                ev->real, ev->database, ev->classes, ev->M, ev->K, ev->Q, ev->dim, ev->eval_seed,
+                ev->tasks[0] ? ", tasks " : "", ev->tasks, ev->stopped[0] ? ", stopped by a signal" : "",
+                ev->ok ? "" : ": left out, ", ev->ok ? "" : ev->why);
+        if (ev->ok && ev->stale)
+            fprintf(out, "  (%d rule%s judged an earlier state of the run: not counted)\n", ev->stale,
+                    ev->stale == 1 ? "" : "s");
         for (int gi = 0; ev->ok && gi < ng; gi++) {
             mp_summary s = eval_of_group(ev, &groups[gi], runs);
             if (s.n == 0) continue;
@@ -912,6 +1129,11 @@ static void match_evals(report_eval *evals, int ne, const report_run *runs, int 
             fprintf(err, "metaplast: report: meta-test directory %s left out: %s\n", ev->path, ev->why);
             continue;
         }
+        if (ev->stopped[0])
+            fprintf(err, "metaplast: report: eval %d (%s) was stopped by a signal after %.*s of its %s tasks: its "
+                    "results are of those tasks\n", i + 1, ev->path, (int)strcspn(ev->stopped, " "), ev->stopped,
+                    ev->eval_tasks);
+        ev->use = mp_calloc((size_t)ev->nrules + 1, sizeof *ev->use);
         for (int row = 0; row < ev->nrules; row++) {
             int twice = 0;
             for (int j = 0; j < row && !twice; j++) twice = strcmp(ev->run_dirs[j], ev->run_dirs[row]) == 0;
@@ -924,8 +1146,18 @@ static void match_evals(report_eval *evals, int ne, const report_run *runs, int 
             int r = -1;
             for (int k = 0; k < nr && r < 0; k++)
                 if (strcmp(runs[k].real, ev->run_dirs[row]) == 0) r = k;
-            if (r >= 0 && runs[r].status == RUN_COUNTED) {
+            int k = 0;
+            if (r >= 0 && runs[r].status == RUN_COUNTED)
+                while (k < MP_THETAS && ev->theta[row][k] == runs[r].theta[k]) k++;
+            if (r >= 0 && runs[r].status == RUN_COUNTED && k < MP_THETAS) {
+                /* extended (--resume --episodes more) or made anew at that path after the meta-test */
+                ev->stale++;
+                fprintf(err, "metaplast: report: eval %d (%s) judged an earlier state of the run %s (its theta_%d "
+                        "%.17g, the run's final theta_%d %.17g): not counted\n", i + 1, ev->path, ev->run_dirs[row], k,
+                        ev->theta[row][k], k, runs[r].theta[k]);
+            } else if (r >= 0 && runs[r].status == RUN_COUNTED) {
                 ev->counted++;
+                ev->use[row] = 1;
             } else if (r >= 0 && runs[r].status == RUN_UNFINISHED) {
                 ev->unfinished++;
                 fprintf(err, "metaplast: report: eval %d (%s) judged the unfinished run %s: not counted\n", i + 1,
@@ -1060,10 +1292,10 @@ int mp_report_main(int argc, char **argv, FILE *out, FILE *err) {
         if (G->ncounted == 0)
             fprintf(err, "metaplast: report: group %d has no finished run: no end-of-run statistics\n", G->number);
         else if (G->ncounted == 1) {
-            char seed[64];
-            seeds_text(G, runs, RUN_COUNTED, seed, sizeof seed);
+            char *seed = seeds_text(G, runs, RUN_COUNTED);
             fprintf(err, "metaplast: report: group %d has one finished run (seed %s): no sd and no interval\n",
                     G->number, seed);
+            free(seed);
         }
     }
 
@@ -1109,6 +1341,7 @@ int mp_report_main(int argc, char **argv, FILE *out, FILE *err) {
     for (int g = 0; g < ng; g++) {
         free(groups[g].members);
         free(groups[g].runs_at);
+        free(groups[g].skipped_at);
         for (int s = 0; s < NSTATS; s++) free(groups[g].stat[s].mean), free(groups[g].stat[s].sd);
     }
     free(groups);
@@ -1116,7 +1349,8 @@ int mp_report_main(int argc, char **argv, FILE *out, FILE *err) {
     free(runs);
     for (int i = 0; i < ne; i++) {
         for (int k = 0; k < evals[i].nrules; k++) free(evals[i].run_dirs[k]);
-        free(evals[i].run_dirs), free(evals[i].acc), free(evals[i].path);
+        free(evals[i].run_dirs), free(evals[i].acc), free(evals[i].theta), free(evals[i].use);
+        free(evals[i].path), free(evals[i].real);
     }
     free(evals);
     strlist_free(&a.dirs), strlist_free(&run_dirs), strlist_free(&eval_dirs);

@@ -25,7 +25,8 @@ typedef struct {
     char *key;               /* what a group shares: the binding without the seed, + episodes, diverge */
     mp_record *rows;         /* the usable rows of metrics.csv, episode 1..nrows */
     long nrows;
-    double acc_last;         /* RUN_COUNTED: mean accuracy of the last min(100, episodes) rows */
+    long skipped;            /* rows of skipped episodes (--diverge skip) among the usable ones */
+    double acc_last;         /* RUN_COUNTED: mean accuracy of the last min(100, episodes) rows, skipped ones left out */
     double theta[MP_THETAS]; /* RUN_COUNTED: final theta (the checkpoint's, after the last Adam step) */
     int group;               /* index into the groups, -1 when left out */
 } report_run;
@@ -45,6 +46,8 @@ typedef struct {
     unsigned terms;
     long episodes;       /* rows of the per-episode statistics: the longest member's */
     int *runs_at;        /* per episode: how many members have that row */
+    int *skipped_at;     /* per episode: how many of those rows are skipped (left out of accuracy, loss, angles) */
+    long skipped_rows;   /* skipped rows of all its members */
     episode_stat stat[NSTATS];
     mp_summary acc;      /* last-100 accuracy across the counted runs */
     mp_summary theta[MP_THETAS];
@@ -55,6 +58,13 @@ typedef struct {
 /* Writes the figures into dir: accuracy.png and loss.png across the groups (ten groups a
  * figure: accuracy_2.png holds groups 11..20, ...), group_<g>_theta.png and
  * group_<g>_angle.png per group. Returns 0, or -1 with err. */
+/* The title of an across-groups figure (accuracy or loss) holding groups first+1 ..
+ * first+count of ngroups: "Accuracy across seeds", "..., groups 11-20", "..., group 21". */
+void mp_report_figure_title(char *buf, size_t cap, int accuracy, int first, int count, int ngroups);
+/* The palette colour of group index g (0-based) in the across-groups figures: its place
+ * in its figure of ten. */
+int mp_report_series_color(int group_index);
+
 int mp_report_figures(const char *dir, const report_group *groups, int ngroups, int avg_window, mp_err *err);
 
 #endif

@@ -213,6 +213,36 @@ long mp_trainer_usable_rows(const mp_config *cfg, const mp_record *rows, long n)
     return n;
 }
 
+int mp_trainer_theta_chain(const mp_config *cfg, const mp_record *rows, long n, mp_checkpoint *ck, char *why,
+                           size_t why_cap) {
+    mp_checkpoint start;
+    initial_state(cfg, &start);
+    mp_adam adam;
+    mp_adam_init(&adam, cfg->lr_meta);
+    double theta[MP_THETAS];
+    memcpy(theta, start.theta, sizeof theta);
+    int rc = 0;
+    long i = 0;
+    for (; i < n && rc == 0; i++) {
+        for (int k = 0; k < MP_THETAS; k++)
+            if (memcmp(&rows[i].theta[k], &theta[k], sizeof(double)) != 0) {
+                snprintf(why, why_cap,
+                         "row %ld: theta_%d is %.17g, but the rows before it lead to %.17g (the file was edited, "
+                         "or mixes two runs)", i + 1, k, rows[i].theta[k], theta[k]);
+                rc = -1;
+                break;
+            }
+        if (rc == 0 && !rows[i].skipped) mp_adam_step(&adam, theta, rows[i].grad); /* a skipped row took none */
+    }
+    memset(ck, 0, sizeof *ck);
+    ck->episode = i;
+    memcpy(ck->theta, theta, sizeof ck->theta);
+    memcpy(ck->adam_m, adam.m, sizeof ck->adam_m);
+    memcpy(ck->adam_v, adam.v, sizeof ck->adam_v);
+    ck->adam_step = adam.step;
+    return rc;
+}
+
 int mp_trainer_replay(const mp_config *cfg, const mp_dataset *ds, const mp_record *rows, long n, mp_checkpoint *ck,
                       char *why, size_t why_cap) {
     mp_config one = *cfg;
