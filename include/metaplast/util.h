@@ -37,6 +37,17 @@ void mp_protect_std_fds(void);
  * Returns buf (text itself when cap is absurdly small). */
 const char *mp_shell_quote(const char *text, char *buf, size_t cap);
 
+/* 1 when path is relative and has no "." or ".." component: it names a place below the
+ * directory it is taken from (--test_name below --res). */
+int mp_path_stays_below(const char *path);
+
+/* The shortest decimal (%.*g, 1 to 17 digits) that reads back as exactly v. */
+void mp_format_double(double v, char *buf, size_t cap);
+
+/* text as one CSV field: quoted (quotes doubled) when it holds a comma, a quote or a
+ * line break (RFC 4180), else as it is. */
+void mp_csv_text(FILE *f, const char *text);
+
 #define MP_UTIL_PATH_MAX 4400
 
 /* Replaces path with data[0..len) atomically: a temporary path.tmp renamed over it, so a

@@ -293,18 +293,6 @@ static int vec_append_list(const flag *f, const char *text, mp_config *cfg, mp_e
     return rc;
 }
 
-/* A relative path with no "." or ".." component: it names a directory below another. */
-static int relative_below(const char *path) {
-    if (path[0] == '/') return 0;
-    for (const char *p = path; *p;) {
-        size_t n = strcspn(p, "/");
-        if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.')) return 0;
-        p += n;
-        while (*p == '/') p++;
-    }
-    return 1;
-}
-
 /* Sets a flag from its text (command line, default, or args.txt), checking it. */
 static int set_value(const flag *f, const char *text, mp_config *cfg, mp_err *err) {
     void *p = field(f, cfg);
@@ -343,7 +331,7 @@ static int set_value(const flag *f, const char *text, mp_config *cfg, mp_err *er
             return mp_errf(err, "--%s: '%s' is too long (at most %zu bytes)", f->name, text, f->size - 1);
         if ((f->nonempty && !*text) || (f->choices && choice_index(f->choices, text) < 0))
             return out_of_range(f, text, err);
-        if (f->offset == offsetof(mp_config, test_name) && !relative_below(text))
+        if (f->offset == offsetof(mp_config, test_name) && !mp_path_stays_below(text))
             return mp_errf(err, "--test_name: '%s' must stay below --res (no leading '/', no '.' or '..' "
                            "components)", text);
         memset(p, 0, f->size); /* zero tail: equal configs compare equal bytewise */
@@ -543,14 +531,6 @@ int mp_cli_parse(int argc, char **argv, mp_config *cfg, FILE *out, FILE *err) {
     return MP_CLI_RUN;
 }
 
-/* The shortest decimal that reads back as exactly v. */
-static void format_double(double v, char *buf, size_t cap) {
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, cap, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v) return;
-    }
-}
-
 static int write_value(const flag *f, const mp_config *cfg, FILE *out) {
     const void *p = cfield(f, cfg);
     switch (f->kind) {
@@ -559,7 +539,7 @@ static int write_value(const flag *f, const mp_config *cfg, FILE *out) {
     case K_LLONG: return fprintf(out, "%lld", *(const long long *)p);
     case K_DOUBLE: {
         char buf[32];
-        format_double(*(const double *)p, buf, sizeof buf);
+        mp_format_double(*(const double *)p, buf, sizeof buf);
         return fputs(buf, out);
     }
     case K_STRING:

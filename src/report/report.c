@@ -123,18 +123,6 @@ static const char *flag_value(int argc, char **argv, int *i, const char *name, i
     return argv[++*i];
 }
 
-/* Same rule as --test_name of a run: it must stay below RES. */
-static int stays_below(const char *path) {
-    if (path[0] == '/') return 0;
-    for (const char *p = path; *p;) {
-        size_t n = strcspn(p, "/");
-        if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.')) return 0;
-        p += n;
-        while (*p == '/') p++;
-    }
-    return 1;
-}
-
 /* Returns -1 to go on, else the exit status. */
 static int parse_args(int argc, char **argv, report_args *a, FILE *out, FILE *err) {
     a->res = "results";
@@ -168,7 +156,7 @@ static int parse_args(int argc, char **argv, report_args *a, FILE *out, FILE *er
             }
             a->res = v;
         } else if ((v = flag_value(argc, argv, &i, "test_name", &missing))) {
-            if (!stays_below(v)) {
+            if (!mp_path_stays_below(v)) { /* the rule of a run's --test_name */
                 fprintf(err, "metaplast --report: --test_name: '%s' must stay below --res (no leading '/', no '.' "
                         "or '..' components)\n", v);
                 return MP_EXIT_USAGE;
@@ -747,19 +735,6 @@ static void label_groups(report_group *groups, int ng) {
 
 /* ---- writing ---------------------------------------------------------------------- */
 
-static void csv_text(FILE *f, const char *s) {
-    if (!s[strcspn(s, ",\"\n\r")]) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"') fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 /* A number, or nothing for NaN (an sd of one run is empty, not "nan"). */
 static void csv_num(FILE *f, double v) {
     if (isfinite(v)) fprintf(f, "%.17g", v);
@@ -867,19 +842,19 @@ static int write_summary(const char *dir, const report_group *groups, int ng, co
         char buf[4096];
         fprintf(f, "%d,%d,", g->number, g->ncounted);
         char *seeds = seeds_text(g, runs, RUN_COUNTED);
-        csv_text(f, seeds);
+        mp_csv_text(f, seeds);
         free(seeds);
         fprintf(f, ",%d,", g->nunfinished);
         seeds = seeds_text(g, runs, RUN_UNFINISHED);
-        csv_text(f, seeds);
+        mp_csv_text(f, seeds);
         free(seeds);
         fprintf(f, ",%ld", g->skipped_rows);
         for (size_t c = 0; c < sizeof columns / sizeof columns[0]; c++) {
             fputc(',', f);
             if (strcmp(columns[c], "vec") == 0)
-                csv_text(f, vec_words(g->key, buf, sizeof buf));
+                mp_csv_text(f, vec_words(g->key, buf, sizeof buf));
             else
-                csv_text(f, key_value(g->key, columns[c], buf, sizeof buf));
+                mp_csv_text(f, key_value(g->key, columns[c], buf, sizeof buf));
         }
         const double acc[4] = {g->acc.mean, g->acc.sd, g->acc.lo, g->acc.hi};
         for (int c = 0; c < 4; c++) fputc(',', f), csv_num(f, acc[c]);
@@ -897,7 +872,7 @@ static int write_summary(const char *dir, const report_group *groups, int ng, co
         /* the whole key on one line: every flag the group shares */
         char *flags = key_line(g->key);
         fputc(',', f);
-        csv_text(f, flags);
+        mp_csv_text(f, flags);
         free(flags);
         fputc('\n', f);
     }
@@ -936,7 +911,7 @@ static int write_runs(const char *dir, const report_run *runs, int nr, const rep
     fputs("run_dir,group,seed,episodes_done,episodes,skipped_rows,status,acc_last100,note\n", f);
     for (int i = 0; i < nr; i++) {
         const report_run *r = &runs[i];
-        csv_text(f, r->real);
+        mp_csv_text(f, r->real);
         fputc(',', f);
         if (r->group >= 0) fprintf(f, "%d", groups[r->group].number);
         fputc(',', f);
@@ -945,7 +920,7 @@ static int write_runs(const char *dir, const report_run *runs, int nr, const rep
         fprintf(f, ",%s,", status_name(r->status));
         csv_num(f, r->status == RUN_COUNTED ? r->acc_last : NAN);
         fputc(',', f);
-        csv_text(f, r->why);
+        mp_csv_text(f, r->why);
         fputc('\n', f);
     }
     return mem_save(&m, dir, "runs.csv", err);
@@ -959,9 +934,9 @@ static int write_evals(const char *dir, const report_eval *evals, int ne, mp_err
     for (int i = 0; i < ne; i++) {
         const report_eval *ev = &evals[i];
         fprintf(f, "%d,", i + 1);
-        csv_text(f, ev->real);
+        mp_csv_text(f, ev->real);
         const char *const cells[] = {ev->database, ev->classes, ev->eval_seed, ev->M, ev->K, ev->Q, ev->dim, ev->tasks};
-        for (size_t c = 0; c < sizeof cells / sizeof cells[0]; c++) fputc(',', f), csv_text(f, cells[c]);
+        for (size_t c = 0; c < sizeof cells / sizeof cells[0]; c++) fputc(',', f), mp_csv_text(f, cells[c]);
         fprintf(f, ",%s,%d,%d,%d,%d,%d,%d,", ev->stopped[0] ? "yes" : "", ev->nrules, ev->counted, ev->unfinished,
                 ev->elsewhere, ev->twice, ev->stale);
         char note[1600] = "";
@@ -973,7 +948,7 @@ static int write_evals(const char *dir, const report_eval *evals, int ne, mp_err
         if (ev->stale)
             appendf(note, sizeof note, "%s%d rule%s judged an earlier state of the run (its theta is not the run's "
                     "final theta now): not counted", note[0] ? "; " : "", ev->stale, ev->stale == 1 ? "" : "s");
-        csv_text(f, note);
+        mp_csv_text(f, note);
         fputc('\n', f);
     }
     return mem_save(&m, dir, "evals.csv", err);

@@ -146,3 +146,34 @@ int mp_write_file_atomic(const char *path, const void *data, size_t len, int dur
     }
     return 0;
 }
+
+int mp_path_stays_below(const char *path) {
+    if (path[0] == '/') return 0;
+    for (const char *p = path; *p;) {
+        size_t n = strcspn(p, "/");
+        if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.')) return 0;
+        p += n;
+        while (*p == '/') p++;
+    }
+    return 1;
+}
+
+void mp_format_double(double v, char *buf, size_t cap) {
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, cap, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v) return;
+    }
+}
+
+void mp_csv_text(FILE *f, const char *text) {
+    if (!strpbrk(text, ",\"\n\r")) {
+        fputs(text, f);
+        return;
+    }
+    fputc('"', f);
+    for (const char *p = text; *p; p++) {
+        if (*p == '"') fputc('"', f);
+        fputc(*p, f);
+    }
+    fputc('"', f);
+}

@@ -278,28 +278,11 @@ static unsigned inputs_crc(const mp_draw *d, size_t nw, int T, int NQ, int n0) {
 
 /* ---- what it writes ----------------------------------------------------------------- */
 
-/* A CSV field: quoted when it holds a comma, a quote or a line break (RFC 4180). */
-static void csv_field(FILE *f, const char *text) {
-    if (!strpbrk(text, ",\"\n\r")) {
-        fputs(text, f);
-        return;
-    }
-    fputc('"', f);
-    for (const char *p = text; *p; p++) {
-        if (*p == '"') fputc('"', f);
-        fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
 /* A number for a CSV cell: empty when it is not finite (no interval, no finite loss). */
 static void csv_number(FILE *f, double v) {
     if (!isfinite(v)) return;
     char buf[32];
-    for (int prec = 1; prec <= 17; prec++) { /* the shortest decimal that reads back as v */
-        snprintf(buf, sizeof buf, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v) break;
-    }
+    mp_format_double(v, buf, sizeof buf); /* the shortest decimal that reads back as v */
     fputs(buf, f);
 }
 
@@ -470,7 +453,7 @@ static int write_summary(const char *dir, const results *res, const rule_summary
     for (int r = 0; r < res->R; r++) {
         const mp_config *c = &res->runs[r].cfg;
         fprintf(f, "%d,", r + 1);
-        csv_field(f, res->runs[r].dir);
+        mp_csv_text(f, res->runs[r].dir);
         fprintf(f, ",%s,", c->fbk_sym ? "sym" : "fix");
         for (int i = 0; i < c->nvec; i++) fprintf(f, "%s%d", i ? " " : "", c->vec[i]);
         fprintf(f, ",%d,", res->done);
