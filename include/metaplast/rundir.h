@@ -30,6 +30,15 @@ unsigned mp_binding_crc32(const char *binding);
  * checkpoint carries and --resume checks a run against. Returns 0, or -1 when cap is too
  * small. */
 int mp_run_binding(const mp_config *cfg, const mp_dataset *ds, char *buf, size_t cap);
+/* The same from the flags and the two fingerprints as args.txt records them ("N bytes,
+ * crc32 X"): a run's binding read back without its data (--eval, --report). */
+int mp_run_binding_text(const mp_config *cfg, const char *images_fp, const char *labels_fp, char *buf, size_t cap);
+
+/* The value of the last "name : value" line of an args.txt (the lines rundir adds to the
+ * flags: images_fingerprint, binding_crc32, version, ...) into value: 1 found, 0 not and
+ * -1 when the file cannot be read (err, if not NULL, says why); value is written only
+ * when found. */
+int mp_rundir_args_value(const char *args_path, const char *name, char *value, size_t cap, mp_err *err);
 
 /* The lock file in a run directory: held by the one process that writes the run. */
 #define MP_RUNDIR_LOCK_FILE "lock"

@@ -77,14 +77,35 @@ unsigned mp_binding_crc32(const char *binding) {
     return (unsigned)crc32(crc32(0, NULL, 0), (const unsigned char *)binding, (uInt)strlen(binding));
 }
 
-int mp_run_binding(const mp_config *cfg, const mp_dataset *ds, char *buf, size_t cap) {
+int mp_run_binding_text(const mp_config *cfg, const char *images_fp, const char *labels_fp, char *buf, size_t cap) {
     if (mp_config_binding(cfg, buf, cap) != 0) return -1;
     size_t n = strlen(buf);
-    FILE *m = fmemopen(buf + n, cap - n, "w");
-    if (!m) return -1;
-    int rc = mp_data_fingerprint_lines(ds, m);
-    if (fclose(m) != 0 || rc != 0) return -1;
-    return strlen(buf) + 1 < cap ? 0 : -1;
+    int w = snprintf(buf + n, cap - n, "images_fingerprint : %s\nlabels_fingerprint : %s\n", images_fp, labels_fp);
+    return w >= 0 && (size_t)w + 1 < cap - n ? 0 : -1;
+}
+
+int mp_run_binding(const mp_config *cfg, const mp_dataset *ds, char *buf, size_t cap) {
+    char images[64], labels[64];
+    mp_data_fingerprint(ds->images_bytes, ds->images_crc, images, sizeof images);
+    mp_data_fingerprint(ds->labels_bytes, ds->labels_crc, labels, sizeof labels);
+    return mp_run_binding_text(cfg, images, labels, buf, cap);
+}
+
+int mp_rundir_args_value(const char *args_path, const char *name, char *value, size_t cap, mp_err *err) {
+    FILE *f = mp_fopen_regular(args_path, "r", err);
+    if (!f) return -1;
+    char *line = NULL;
+    size_t lcap = 0, len = strlen(name);
+    int found = 0;
+    while (getline(&line, &lcap, f) != -1)
+        if (strncmp(line, name, len) == 0 && strncmp(line + len, " : ", 3) == 0) {
+            snprintf(value, cap, "%s", line + len + 3);
+            value[strcspn(value, "\r\n")] = '\0';
+            found = 1;
+        }
+    free(line);
+    fclose(f);
+    return found;
 }
 
 static unsigned binding_crc(const mp_config *cfg, const mp_dataset *ds) {

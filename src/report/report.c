@@ -273,24 +273,6 @@ static int scan(const char *dir, int depth, strlist *runs, strlist *evals, FILE 
 
 /* ---- reading a run ---------------------------------------------------------------- */
 
-/* The value of the last "name : value" line of a file: 1 found, 0 not, -1 unreadable. */
-static int file_value(const char *path, const char *name, char *value, size_t cap) {
-    FILE *f = mp_fopen_regular(path, "r", NULL);
-    if (!f) return -1;
-    char *line = NULL;
-    size_t lcap = 0, len = strlen(name);
-    int found = 0;
-    while (getline(&line, &lcap, f) != -1)
-        if (strncmp(line, name, len) == 0 && strncmp(line + len, " : ", 3) == 0) {
-            snprintf(value, cap, "%s", line + len + 3);
-            value[strcspn(value, "\r\n")] = '\0';
-            found = 1;
-        }
-    free(line);
-    fclose(f);
-    return found;
-}
-
 /* The process that holds a run's lock (0: none): an unfinished run may still be running. */
 static long lock_holder(const char *run_dir) {
     char *p = join_path(run_dir, MP_RUNDIR_LOCK_FILE);
@@ -340,7 +322,7 @@ static void load_run(report_run *r) {
     }
     char *args = join_path(r->path, "args.txt");
     char version[128], images[256], labels[256], crc[64];
-    int has_version = file_value(args, "version", version, sizeof version);
+    int has_version = mp_rundir_args_value(args, "version", version, sizeof version, NULL);
     if (has_version < 0) {
         left_out(r, "%s cannot be read", args);
     } else if (has_version == 0) {
@@ -350,9 +332,9 @@ static void load_run(report_run *r) {
                  METAPLAST_VERSION);
     } else if (mp_config_read_args(args, &r->cfg, &e) != 0) {
         left_out(r, "%s", e.msg);
-    } else if (file_value(args, "images_fingerprint", images, sizeof images) != 1 ||
-               file_value(args, "labels_fingerprint", labels, sizeof labels) != 1 ||
-               file_value(args, "binding_crc32", crc, sizeof crc) != 1) {
+    } else if (mp_rundir_args_value(args, "images_fingerprint", images, sizeof images, NULL) != 1 ||
+               mp_rundir_args_value(args, "labels_fingerprint", labels, sizeof labels, NULL) != 1 ||
+               mp_rundir_args_value(args, "binding_crc32", crc, sizeof crc, NULL) != 1) {
         left_out(r, "%s has no images_fingerprint, labels_fingerprint or binding_crc32 line", args);
     }
     free(args);
@@ -360,10 +342,7 @@ static void load_run(report_run *r) {
 
     /* the binding as the run made it (mp_run_binding), from args.txt alone */
     char binding[KEY_MAX];
-    int n = mp_config_binding(&r->cfg, binding, sizeof binding) == 0 ? (int)strlen(binding) : -1;
-    if (n >= 0) n += snprintf(binding + n, sizeof binding - n, "images_fingerprint : %s\nlabels_fingerprint : %s\n",
-                             images, labels);
-    if (n < 0 || (size_t)n >= sizeof binding) {
+    if (mp_run_binding_text(&r->cfg, images, labels, binding, sizeof binding) != 0) {
         left_out(r, "its flags are too long to compare");
         return;
     }
@@ -502,15 +481,15 @@ static void load_eval(report_eval *ev) {
     snprintf(ev->database, sizeof ev->database, "(not given)");
     snprintf(ev->eval_seed, sizeof ev->eval_seed, "(not given)");
     char *args = join_path(ev->path, "args.txt");
-    file_value(args, "database", ev->database, sizeof ev->database);
-    if (file_value(args, "classes", ev->classes, sizeof ev->classes) == 1 && !ev->classes[0])
+    mp_rundir_args_value(args, "database", ev->database, sizeof ev->database, NULL);
+    if (mp_rundir_args_value(args, "classes", ev->classes, sizeof ev->classes, NULL) == 1 && !ev->classes[0])
         snprintf(ev->classes, sizeof ev->classes, "all");
-    file_value(args, "eval_seed", ev->eval_seed, sizeof ev->eval_seed);
+    mp_rundir_args_value(args, "eval_seed", ev->eval_seed, sizeof ev->eval_seed, NULL);
     static const char *const sizes[] = {"M", "K", "Q", "dim", "eval_tasks"};
     char *const size_of[] = {ev->M, ev->K, ev->Q, ev->dim, ev->eval_tasks};
     for (int i = 0; i < 5; i++)
-        if (file_value(args, sizes[i], size_of[i], sizeof ev->M) != 1) snprintf(size_of[i], sizeof ev->M, "?");
-    if (file_value(args, "eval_tasks_done", ev->stopped, sizeof ev->stopped) != 1) ev->stopped[0] = '\0';
+        if (mp_rundir_args_value(args, sizes[i], size_of[i], sizeof ev->M, NULL) != 1) snprintf(size_of[i], sizeof ev->M, "?");
+    if (mp_rundir_args_value(args, "eval_tasks_done", ev->stopped, sizeof ev->stopped, NULL) != 1) ev->stopped[0] = '\0';
     free(args);
     char resolved[PATH_MAX];
     ev->real = dup_text(realpath(ev->path, resolved) ? resolved : ev->path);

@@ -87,34 +87,18 @@ static void rule_text(const mp_config *c, char *buf, size_t cap) {
     for (int i = 0; i < c->nvec && n < cap; i++) n += (size_t)snprintf(buf + n, cap - n, "%s%d", i ? " " : " vec ", c->vec[i]);
 }
 
-/* The lines of args.txt that are not flags: the fingerprints, binding_crc32, version. */
+/* The lines of args.txt that are not flags: the fingerprints, binding_crc32, version
+ * ("" when a line is missing: the checks below then refuse the run). */
 typedef struct {
     char images_fp[80], labels_fp[80], crc[16], version[32];
 } args_extras;
 
 static void read_extras(const char *path, args_extras *x) {
     memset(x, 0, sizeof *x);
-    FILE *f = fopen(path, "r");
-    if (!f) return;
-    char line[512];
-    static const struct {
-        const char *name;
-        size_t offset, size;
-    } keys[] = {{"images_fingerprint : ", offsetof(args_extras, images_fp), sizeof x->images_fp},
-                {"labels_fingerprint : ", offsetof(args_extras, labels_fp), sizeof x->labels_fp},
-                {"binding_crc32 : ", offsetof(args_extras, crc), sizeof x->crc},
-                {"version : ", offsetof(args_extras, version), sizeof x->version}};
-    while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
-            if (strncmp(line, keys[k].name, strlen(keys[k].name)) == 0) { /* a longer value is cut: it fails the checks */
-                const char *value = line + strlen(keys[k].name);
-                size_t len = strlen(value) < keys[k].size - 1 ? strlen(value) : keys[k].size - 1;
-                memcpy((char *)x + keys[k].offset, value, len);
-                ((char *)x + keys[k].offset)[len] = '\0';
-            }
-    }
-    fclose(f);
+    mp_rundir_args_value(path, "images_fingerprint", x->images_fp, sizeof x->images_fp, NULL);
+    mp_rundir_args_value(path, "labels_fingerprint", x->labels_fp, sizeof x->labels_fp, NULL);
+    mp_rundir_args_value(path, "binding_crc32", x->crc, sizeof x->crc, NULL);
+    mp_rundir_args_value(path, "version", x->version, sizeof x->version, NULL);
 }
 
 /* major * 1000 + minor of "a.b.c", or -1. */
@@ -164,11 +148,7 @@ static int load_run(const char *given, judged *r, mp_err *err) {
     /* the checkpoint's binding is the args.txt's flags and fingerprints, and binding_crc32
      * their checksum: an edited args.txt or another run's checkpoint is caught */
     char binding[MP_CHECKPOINT_BINDING];
-    size_t n = 0;
-    int ok = mp_config_binding(&r->cfg, binding, sizeof binding) == 0;
-    if (ok) n = strlen(binding);
-    ok = ok && (size_t)snprintf(binding + n, sizeof binding - n, "images_fingerprint : %s\nlabels_fingerprint : %s\n",
-                                x.images_fp, x.labels_fp) < sizeof binding - n;
+    int ok = mp_run_binding_text(&r->cfg, x.images_fp, x.labels_fp, binding, sizeof binding) == 0;
     char crc[16];
     snprintf(crc, sizeof crc, "%08x", ok ? mp_binding_crc32(binding) : 0u);
     if (!ok || strcmp(ck.binding, binding) != 0 || strcmp(crc, x.crc) != 0)

@@ -22,22 +22,6 @@
 #include "metaplast/runlog.h"
 #include "metaplast/train.h"
 
-/* The value of args.txt's line "name : value", or "" when there is none. */
-static int args_value(const char *args_path, const char *name, char *value, size_t cap, mp_err *err) {
-    FILE *f = mp_fopen_regular(args_path, "r", err);
-    if (!f) return -1;
-    value[0] = '\0';
-    char line[8192];
-    size_t len = strlen(name);
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, name, len) == 0 && strncmp(line + len, " : ", 3) == 0) {
-            snprintf(value, cap, "%s", line + len + 3);
-            value[strcspn(value, "\r\n")] = '\0';
-        }
-    fclose(f);
-    return 0;
-}
-
 /* The first line of a that b does not have the same, into what (for the message). */
 static void first_difference(const char *a, const char *b, char *what, size_t cap) {
     while (*a || *b) {
@@ -61,15 +45,17 @@ static int check_args(const char *run_dir, const mp_dataset *ds, const char *bin
     const uint64_t bytes[2] = {ds->images_bytes, ds->labels_bytes};
     const uint32_t crcs[2] = {ds->images_crc, ds->labels_crc};
     for (int i = 0; i < 2; i++) {
-        if (args_value(path, names[i], value, sizeof value, err) != 0) return -1;
+        int found = mp_rundir_args_value(path, names[i], value, sizeof value, err);
+        if (found < 0) return -1;
         mp_data_fingerprint(bytes[i], crcs[i], want, sizeof want);
-        if (!value[0])
+        if (!found || !value[0])
             return mp_errf(err, "%s: no %s line (the file was edited)", path, names[i]);
         if (strcmp(value, want) != 0)
             return mp_errf(err, "%s is not the data the run in %s was trained on: it is %s, the run's was %s", files[i],
                            run_dir, want, value);
     }
-    if (args_value(path, "binding_crc32", value, sizeof value, err) != 0) return -1;
+    value[0] = '\0'; /* none: no checksum matches it */
+    if (mp_rundir_args_value(path, "binding_crc32", value, sizeof value, err) < 0) return -1;
     snprintf(want, sizeof want, "%08x", mp_binding_crc32(binding));
     if (strcmp(value, want) != 0)
         return mp_errf(err, "%s: its flags are not those the run was started with (binding_crc32 %s, the flags "
@@ -178,7 +164,7 @@ int mp_resume_check_format(const char *run_dir, mp_err *err) {
     snprintf(path, sizeof path, "%s/args.txt", run_dir);
     char version[64];
     if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-        args_value(path, "version", version, sizeof version, NULL) == 0 && strncmp(version, "0.1", 3) == 0 &&
+        mp_rundir_args_value(path, "version", version, sizeof version, NULL) == 1 && strncmp(version, "0.1", 3) == 0 &&
         (version[3] == '\0' || version[3] == '.'))
         return mp_errf(err, "%s: version %s, %s", path, version, MP_BEFORE_POOL_WHY);
     return 0;
