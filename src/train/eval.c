@@ -30,20 +30,14 @@
 /* ---- statistics ------------------------------------------------------------------- */
 
 void mp_eval_interval(const double *v, int n, double *mean, double *lo, double *hi, int *used) {
-    double sum = 0;
+    double *finite = mp_malloc(((size_t)(n > 0 ? n : 0) + 1) * sizeof *finite);
     int k = 0;
     for (int i = 0; i < n; i++)
-        if (isfinite(v[i])) sum += v[i], k++;
-    *used = k;
-    *mean = k ? sum / k : NAN;
-    *lo = *hi = NAN;
-    if (k < 2) return;
-    double ss = 0;
-    for (int i = 0; i < n; i++)
-        if (isfinite(v[i])) ss += (v[i] - *mean) * (v[i] - *mean);
-    double half = mp_t_quantile(0.975, k - 1) * sqrt(ss / (k - 1)) / sqrt((double)k);
-    *lo = *mean - half;
-    *hi = *mean + half;
+        if (isfinite(v[i])) finite[k++] = v[i];
+    mp_summary s = mp_summarize(finite, k);
+    free(finite);
+    *used = s.n;
+    *mean = s.mean, *lo = s.lo, *hi = s.hi;
 }
 
 /* ---- one rule on one task ----------------------------------------------------------- */
