@@ -213,6 +213,18 @@ long mp_trainer_usable_rows(const mp_config *cfg, const mp_record *rows, long n)
     return n;
 }
 
+/* Row i's theta is, bit for bit, the theta the rows before it lead to: 0, or -1 with why. */
+static int check_row_theta(const mp_record *row, long i, const double *theta, char *why, size_t why_cap) {
+    for (int k = 0; k < MP_THETAS; k++)
+        if (memcmp(&row->theta[k], &theta[k], sizeof(double)) != 0) {
+            snprintf(why, why_cap,
+                     "row %ld: theta_%d is %.17g, but the rows before it lead to %.17g (the file was edited, or "
+                     "mixes two runs)", i + 1, k, row->theta[k], theta[k]);
+            return -1;
+        }
+    return 0;
+}
+
 int mp_trainer_theta_chain(const mp_config *cfg, const mp_record *rows, long n, mp_checkpoint *ck, char *why,
                            size_t why_cap) {
     mp_checkpoint start;
@@ -224,14 +236,7 @@ int mp_trainer_theta_chain(const mp_config *cfg, const mp_record *rows, long n, 
     int rc = 0;
     long i = 0;
     for (; i < n && rc == 0; i++) {
-        for (int k = 0; k < MP_THETAS; k++)
-            if (memcmp(&rows[i].theta[k], &theta[k], sizeof(double)) != 0) {
-                snprintf(why, why_cap,
-                         "row %ld: theta_%d is %.17g, but the rows before it lead to %.17g (the file was edited, "
-                         "or mixes two runs)", i + 1, k, rows[i].theta[k], theta[k]);
-                rc = -1;
-                break;
-            }
+        rc = check_row_theta(&rows[i], i, theta, why, why_cap);
         if (rc == 0 && !rows[i].skipped) mp_adam_step(&adam, theta, rows[i].grad); /* a skipped row took none */
     }
     memset(ck, 0, sizeof *ck);
@@ -252,14 +257,7 @@ int mp_trainer_replay(const mp_config *cfg, const mp_dataset *ds, const mp_recor
     mp_trainer_init(&tr, &one, ds);
     int rc = 0;
     for (long i = 0; i < n && rc == 0; i++) {
-        for (int k = 0; k < MP_THETAS; k++)
-            if (memcmp(&rows[i].theta[k], &tr.theta[k], sizeof(double)) != 0) {
-                snprintf(why, why_cap,
-                         "row %ld: theta_%d is %.17g, but the rows before it lead to %.17g (the file was edited, "
-                         "or mixes two runs)", i + 1, k, rows[i].theta[k], tr.theta[k]);
-                rc = -1;
-                break;
-            }
+        rc = check_row_theta(&rows[i], i, tr.theta, why, why_cap);
         if (rc != 0) break;
         if (i == n - 1) { /* the last row is recomputed: rows of another run do not pass */
             mp_checkpoint before;
