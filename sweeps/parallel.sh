@@ -114,13 +114,12 @@ fi
 [[ $jobs =~ ^[1-9][0-9]*$ ]] || die "--jobs: '$jobs' is not a positive integer"
 [ -n "$res" ] || die "--res: must not be empty"
 [[ -n $name && $name != */* && $name != . && $name != .. ]] || die "--name: '$name' must be one path component"
+# shellcheck source=sweeps/own-flags.sh
+. "$here/own-flags.sh"
 for f in "${flags[@]}"; do
-    case $f in
-    --seed | --seed=* | --threads | --threads=* | --run_dir | --run_dir=* | --res | --res=* | --test_name | \
-        --test_name=* | --resume | --resume=*)
+    ! sweep_own_flag "$f" ||
         die "metaplast flag '$f': the sweep gives each seed --seed, --threads and --run_dir RES/NAME/seed_S" \
-            "itself (set them with this script's --seeds, --threads, --res and --name)" ;;
-    esac
+            "itself (set them with this script's --seeds, --threads, --res and --name)"
 done
 [ -x "$bin" ] || die "--bin: '$bin' is not an executable (build it: cmake -B build && cmake --build build -j2)"
 command -v parallel >/dev/null || die "GNU parallel is not installed (apt-get install parallel)"

@@ -45,13 +45,12 @@ done
 [[ -n $name && $name != */* && $name != . && $name != .. ]] || die "--name: '$name' must be one path component"
 [ -n "$res" ] || die "--res: must not be empty"
 # refused here, before the array queues, as slurm.sbatch would refuse them in every task
+# shellcheck source=sweeps/own-flags.sh
+. "$here/own-flags.sh"
 for f in "$@"; do
-    case $f in
-    --seed | --seed=* | --threads | --threads=* | --run_dir | --run_dir=* | --res | --res=* | --test_name | \
-        --test_name=* | --resume | --resume=*)
+    ! sweep_own_flag "$f" ||
         die "metaplast flag '$f': each array task gets --seed \$SLURM_ARRAY_TASK_ID, --threads and --run_dir" \
-            "RES/NAME/seed_S from this script (set them with --seeds, --threads, --res and --name)" ;;
-    esac
+            "RES/NAME/seed_S from this script (set them with --seeds, --threads, --res and --name)"
 done
 [ -x "$bin" ] || die "--bin: '$bin' is not an executable (build it: cmake -B build && cmake --build build -j2)"
 command -v sbatch >/dev/null || die "sbatch is not installed (apt-get install slurm-client, or run on a login node)"
