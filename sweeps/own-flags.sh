@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by sweeps/parallel.sh and sweeps/slurm-submit.sh: the metaplast flags a sweep
 # sets for each seed itself, refused when the user's flags give them. (sweeps/slurm.sbatch
 # keeps its own list: Slurm runs a copy of it from its spool, where this file is not.)
