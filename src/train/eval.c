@@ -536,20 +536,20 @@ int mp_eval_main(const mp_config *cli, FILE *out, FILE *errf) {
         fprintf(errf, "metaplast: %s\n", err.msg);
         status = MP_EXIT_USAGE;
     }
-    if (status != MP_EXIT_OK) t = *cli; /* (not used: the numbers below are then never needed) */
+    if (status != MP_EXIT_OK) {
+        free(runs);
+        return status;
+    }
     const int T = t.M * t.K, NQ = t.M * t.Q, s = t.eval_every;
     const int P = T / s + 1 + (T % s != 0);
     int N = t.eval_tasks;
     double result_bytes = 16.0 * R * (double)N * P;
-    if (status == MP_EXIT_OK && result_bytes > MAX_RESULT_BYTES) {
+    if (result_bytes > MAX_RESULT_BYTES) {
         fprintf(errf, "metaplast: --eval_tasks/--eval_every: %d rules x %d tasks x %d curve points would hold %.1f GiB "
                 "of results, more than the %.0f GiB metaplast allows: fewer tasks or a larger --eval_every\n", R, N, P,
                 result_bytes / (1 << 30), MAX_RESULT_BYTES / (1 << 30));
-        status = MP_EXIT_USAGE;
-    }
-    if (status != MP_EXIT_OK) {
         free(runs);
-        return status;
+        return MP_EXIT_USAGE;
     }
     /* the data with every class (K + Q checked against the test's classes below) */
     mp_dataset ds;
