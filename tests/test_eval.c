@@ -98,7 +98,7 @@ static void test_pieces_equal_one_run(void **state) {
         a.terms = mp_rule_mask(rules[r].vec, rules[r].nvec);
         mp_episode_f32 *pieces = mp_episode_new_f32(&a, 7, NQ), *one = mp_episode_new_f32(&a, T, NQ);
         double acc[4], loss[4];
-        assert_int_equal(mp_eval_adapt(pieces, &d, theta, T, NQ, tpoint, 4, nw, 49, W, acc, loss), 0);
+        assert_int_equal(mp_eval_adapt(pieces, &d, theta, NQ, tpoint, 4, nw, 49, W, acc, loss), 0);
         double worst = 0;
         for (int j = 0; j < 4; j++) {
             mp_episode_out o;

@@ -42,7 +42,7 @@ void mp_eval_interval(const double *v, int n, double *mean, double *lo, double *
 
 /* ---- one rule on one task ----------------------------------------------------------- */
 
-int mp_eval_adapt(mp_episode_f32 *ep, const mp_draw *d, const double *theta, int T, int NQ, const int *tpoint,
+int mp_eval_adapt(mp_episode_f32 *ep, const mp_draw *d, const double *theta, int NQ, const int *tpoint,
                   int P, size_t nw, int n0, float *W, double *acc, double *loss) {
     memcpy(W, d->W0, nw * sizeof *W);
     int dead = 0;
@@ -58,7 +58,6 @@ int mp_eval_adapt(mp_episode_f32 *ep, const mp_draw *d, const double *theta, int
         loss[j] = dead ? NAN : o.loss;
         if (!dead && j + 1 < P) memcpy(W, mp_episode_weights_f32(ep), nw * sizeof *W);
     }
-    (void)T;
     return dead;
 }
 
@@ -487,7 +486,7 @@ static void judge_task(lane *ln) {
         size_t at = ((size_t)r * ln->N + i) * ln->P;
         ln->crc[r * ln->N + i] = inputs_crc(&ln->d, ln->nw, ln->T, ln->NQ, ln->n0);
         double start = mp_now_seconds();
-        ln->diverged[r * ln->N + i] = mp_eval_adapt(ln->eps[r], &ln->d, ln->runs[r].theta, ln->T, ln->NQ, ln->tpoint,
+        ln->diverged[r * ln->N + i] = mp_eval_adapt(ln->eps[r], &ln->d, ln->runs[r].theta, ln->NQ, ln->tpoint,
                                                     ln->P, ln->nw, ln->n0, ln->W, ln->acc + at, ln->loss + at);
         ln->seconds[r * ln->N + i] = mp_now_seconds() - start;
     }

@@ -9,7 +9,7 @@
 #include "train/trainer.h"
 
 /* The rule of ep's architecture with coefficients theta adapts to draw d (T training
- * samples, NQ queries) exactly as in a training episode's adaptation, with no
+ * samples, T = tpoint[P-1]; NQ queries) exactly as in a training episode's adaptation, with no
  * meta-gradient and no L1 term in the loss. The adaptation runs in pieces: from
  * tpoint[j-1] (0 for j = 0) to tpoint[j] samples, j = 0 .. P-1 (tpoint ascending,
  * tpoint[0] = 0, tpoint[P-1] = T), each piece starting from the weights the one before
@@ -18,7 +18,7 @@
  * loss[j] are the query set's accuracy and mean cross-entropy. W is scratch for
  * mp_arch_weight_count floats. Returns 0, or 1 when the weights stopped being finite:
  * from that piece on acc is 0 and loss NaN (a network of non-numbers predicts nothing). */
-int mp_eval_adapt(mp_episode_f32 *ep, const mp_draw *d, const double *theta, int T, int NQ, const int *tpoint,
+int mp_eval_adapt(mp_episode_f32 *ep, const mp_draw *d, const double *theta, int NQ, const int *tpoint,
                   int P, size_t nw, int n0, float *W, double *acc, double *loss);
 
 #endif
